@@ -1,0 +1,5 @@
+import sys
+
+from jina.cli import main
+
+sys.exit(main())

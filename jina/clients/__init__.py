@@ -1,0 +1,38 @@
+"""`Client(...)`: pick the client for a protocol and address."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from jina.clients.hosts import resolve_address
+from jina.excepts import BadConfig
+
+
+def Client(  # noqa: N802 (Jina's spelling: a factory that reads like a class)
+    host: str = "localhost",
+    port: int | str | None = None,
+    protocol: object = "grpc",
+    asyncio: bool = False,
+    tls: bool = False,
+    prefetch: int | None = None,
+    **_ignored: Any,
+):
+    """A client of a Flow's gateway.
+
+    `Client(port=12345)` talks gRPC to localhost; `protocol='http'`/`'websocket'` go through the
+    bridge; `host='grpcs://example.com:443'` sets protocol, TLS and port at once. With
+    `asyncio=True`, `post()` is an async generator.
+    """
+    address = resolve_address(host, port, protocol, tls)
+    if address.protocol == "grpc":
+        if asyncio:
+            from jina.clients.grpc_async import AsyncGRPCClient
+
+            return AsyncGRPCClient(address, prefetch=prefetch)
+        from jina.clients.grpc import GRPCClient
+
+        return GRPCClient(address, prefetch=prefetch)
+    raise BadConfig(f"protocol {address.protocol!r}: this client speaks gRPC only for now")
+
+
+__all__ = ["Client"]

@@ -1,0 +1,1 @@
+"""Building blocks shared by the gateway and executor processes (they depend on jina/, not the reverse)."""

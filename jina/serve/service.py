@@ -1,0 +1,143 @@
+"""Run a grpc.aio server as a service process: health, reflection, readiness, graceful stop.
+
+Every process of a Flow (gateway, executors) runs through `GrpcService`:
+
+* it registers the servicers, `grpc.health.v1.Health` and server reflection listing every
+  served service (so `grpcurl list` shows them all, health included);
+* binds the port (an address already in use is an error, never silently shared);
+* marks each service SERVING once started, NOT_SERVING when it begins to stop;
+* tells the parent it is ready through an inherited pipe (`ready_fd`), or why it failed;
+* stops on SIGTERM, SIGINT, or when the parent's lifeline pipe closes (the parent died), letting
+  in-flight calls finish within `grace` seconds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import signal
+from collections.abc import Awaitable, Callable, Sequence
+
+import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+
+from jina.serve.options import server_options
+
+Registrar = Callable[[grpc.aio.Server], None]
+
+#: seconds in-flight calls get to finish once a stop is requested
+DEFAULT_GRACE = 5.0
+
+
+class PortInUseError(OSError):
+    pass
+
+
+def notify_parent(fd: int | None, message: dict) -> None:
+    """Write one JSON line to the parent's readiness pipe and close it (no-op without a pipe)."""
+    if fd is None:
+        return
+    try:
+        with os.fdopen(fd, "w", closefd=True) as pipe:
+            pipe.write(json.dumps(message) + "\n")
+    except OSError:
+        pass  # the parent is gone; nothing to tell
+
+
+class GrpcService:
+    def __init__(
+        self,
+        *,
+        name: str,
+        host: str,
+        port: int,
+        registrars: Sequence[Registrar],
+        service_names: Sequence[str],
+        logger: logging.Logger,
+        ready_fd: int | None = None,
+        lifeline_fd: int | None = None,
+        grace: float = DEFAULT_GRACE,
+        on_started: Callable[[], Awaitable[None]] | None = None,
+        on_stopping: Callable[[], Awaitable[None]] | None = None,
+        on_closed: Callable[[], Awaitable[None]] | None = None,
+    ):
+        self.name = name
+        self.host = host
+        self.port = port
+        self._registrars = registrars
+        self._service_names = list(service_names)
+        self._logger = logger
+        self._ready_fd = ready_fd
+        self._lifeline_fd = lifeline_fd
+        self._grace = grace
+        self._on_started = on_started
+        self._on_stopping = on_stopping
+        self._on_closed = on_closed
+        self._stop = asyncio.Event()
+        self._health = health.aio.HealthServicer()
+
+    def request_stop(self) -> None:
+        self._stop.set()
+
+    async def _set_health(self, status: int) -> None:
+        for service in ["", *self._service_names]:
+            await self._health.set(service, status)
+
+    def _build_server(self) -> grpc.aio.Server:
+        server = grpc.aio.server(options=server_options())
+        for register in self._registrars:
+            register(server)
+        health_pb2_grpc.add_HealthServicer_to_server(self._health, server)
+        reflection.enable_server_reflection(
+            [*self._service_names, health.SERVICE_NAME, reflection.SERVICE_NAME], server
+        )
+        address = f"{self.host}:{self.port}"
+        try:
+            bound = server.add_insecure_port(address)
+        except RuntimeError as exc:
+            raise PortInUseError(f"cannot listen on {address}: port {self.port} is already in use") from exc
+        if bound == 0:
+            raise PortInUseError(f"cannot listen on {address}: port {self.port} is already in use")
+        self.port = bound
+        return server
+
+    def _install_stop_triggers(self, loop: asyncio.AbstractEventLoop) -> None:
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, self.request_stop)
+        if self._lifeline_fd is not None:
+            fd = self._lifeline_fd
+
+            def on_lifeline() -> None:
+                # the parent never writes; readable means EOF: the parent is gone
+                loop.remove_reader(fd)
+                self._logger.debug("parent process went away; stopping")
+                self.request_stop()
+
+            loop.add_reader(fd, on_lifeline)
+
+    async def serve(self) -> None:
+        loop = asyncio.get_running_loop()
+        try:
+            server = self._build_server()
+            await server.start()
+            if self._on_started is not None:
+                await self._on_started()
+            await self._set_health(health_pb2.HealthCheckResponse.SERVING)
+        except BaseException as exc:
+            notify_parent(self._ready_fd, {"status": "failed", "error": f"{type(exc).__name__}: {exc}"})
+            raise
+        self._install_stop_triggers(loop)
+        self._logger.info("%s serving on %s:%d", self.name, self.host, self.port)
+        notify_parent(self._ready_fd, {"status": "ready", "port": self.port, "pid": os.getpid()})
+        await self._stop.wait()
+        self._logger.debug("%s stopping (grace %.1fs)", self.name, self._grace)
+        await self._set_health(health_pb2.HealthCheckResponse.NOT_SERVING)
+        if self._on_stopping is not None:
+            await self._on_stopping()
+        await server.stop(self._grace)
+        if self._on_closed is not None:
+            await self._on_closed()
+        self._logger.debug("%s stopped", self.name)

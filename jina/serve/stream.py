@@ -1,0 +1,113 @@
+"""Serve a bidirectional stream of requests concurrently, with a prefetch limit and ordering choice.
+
+`serve_stream` reads requests from an async iterator and handles each in its own task. With
+`prefetch = N > 0` at most N requests are in flight: the next request is *read* only after one
+completes (a semaphore, not a busy-wait). Responses are yielded in completion order, or in
+request order with `in_order=True`. Releasing a slot never waits for the consumer, so a slow
+reader of responses cannot deadlock the stream (Jina's WebSocket bug #4990).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import TypeVar
+
+Request = TypeVar("Request")
+Response = TypeVar("Response")
+
+_END = object()
+
+#: Jina's metadata keys a client may set on a `JinaRPC.Call` stream
+IN_ORDER_KEY = "__results_in_order__"
+PREFETCH_KEY = "__prefetch__"
+
+
+def stream_options(metadata, default_prefetch: int) -> tuple[bool, int]:
+    """(in_order, prefetch) from a stream's invocation metadata (Jina's key names)."""
+    values = dict(metadata or ())
+    in_order = str(values.get(IN_ORDER_KEY, "")).lower() == "true"
+    try:
+        prefetch = int(values.get(PREFETCH_KEY, default_prefetch))
+    except ValueError:
+        prefetch = default_prefetch
+    return in_order, max(prefetch, 0)
+
+
+async def serve_stream(
+    requests: AsyncIterator[Request],
+    handle: Callable[[Request], Awaitable[Response]],
+    *,
+    prefetch: int = 0,
+    in_order: bool = False,
+    stop: asyncio.Event | None = None,
+) -> AsyncIterator[Response]:
+    """Yield the responses of `handle` for every request read from `requests`.
+
+    When `stop` is set (the server is shutting down) no further request is read; the requests
+    already in flight complete and are yielded, then the stream ends.
+    """
+    limiter = asyncio.Semaphore(prefetch) if prefetch > 0 else None
+    finished: asyncio.Queue[object] = asyncio.Queue()
+    running: set[asyncio.Task[Response]] = set()
+
+    async def run(request: Request) -> Response:
+        try:
+            return await handle(request)
+        finally:
+            if limiter is not None:
+                limiter.release()
+
+    def on_done(task: asyncio.Task[Response]) -> None:
+        running.discard(task)
+        if not in_order:
+            finished.put_nowait(task)
+
+    async def read() -> None:
+        iterator = requests.__aiter__()
+        try:
+            while True:
+                if limiter is not None:
+                    await limiter.acquire()
+                try:
+                    request = await iterator.__anext__()
+                except StopAsyncIteration:
+                    if limiter is not None:
+                        limiter.release()
+                    return
+                task = asyncio.create_task(run(request))
+                running.add(task)
+                task.add_done_callback(on_done)
+                if in_order:
+                    finished.put_nowait(task)
+        finally:
+            finished.put_nowait(_END)
+
+    reader = asyncio.create_task(read())
+    watcher = None
+    if stop is not None:
+
+        async def watch() -> None:
+            await stop.wait()
+            reader.cancel()
+
+        watcher = asyncio.create_task(watch())
+    reader_done = False
+    try:
+        while True:
+            item = await finished.get()
+            if item is _END:
+                reader_done = True
+                if not reader.cancelled() and reader.exception() is not None:
+                    raise reader.exception()  # a failure to read the stream
+            else:
+                yield await item  # type: ignore[misc]
+            # in request order every task was queued before _END, so all have been yielded
+            if reader_done and finished.empty() and (in_order or not running):
+                return
+    finally:
+        reader.cancel()
+        if watcher is not None:
+            watcher.cancel()
+        for task in list(running):
+            task.cancel()

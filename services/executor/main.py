@@ -1,0 +1,83 @@
+"""`jina executor`: serve one Executor over gRPC."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections.abc import Sequence
+
+from jina import logs
+from jina.executor import build_executor
+from jina.serve.cli_common import add_common_arguments, inherited_fd, run_service
+from jina.serve.service import GrpcService
+from services.executor.loader import load_executor_class
+from services.executor.processor import RequestProcessor
+from services.executor.servicer import SERVICE_NAMES, ExecutorServicer, registrars
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="jina executor",
+        description="Serve one Executor over gRPC (the services a Jina 3 executor serves, plus health and reflection).",
+    )
+    parser.add_argument(
+        "--uses",
+        default=None,
+        help="the Executor class: 'module.Class' or 'module:Class' (default: a pass-through Executor)",
+    )
+    parser.add_argument(
+        "--uses-with",
+        default="{}",
+        help="JSON object of keyword arguments for the Executor's __init__ (default: {})",
+    )
+    parser.add_argument(
+        "--debug",
+        action="store_true",
+        help="send Python stack traces of Executor errors to clients (never on by default)",
+    )
+    add_common_arguments(parser, default_port=8080)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    name = args.name or "executor"
+    logger = logs.configure(name, args.log_level)
+    ready_fd = inherited_fd(args.ready_fd)
+    lifeline_fd = inherited_fd(args.lifeline_fd)
+
+    def build() -> GrpcService:
+        uses_with = json.loads(args.uses_with)
+        if not isinstance(uses_with, dict):
+            raise ValueError(f"--uses-with must be a JSON object, got {args.uses_with!r}")
+        cls = load_executor_class(args.uses)
+        executor = build_executor(
+            cls,
+            uses_with,
+            metas={"name": name},
+            runtime_args={"name": name, "port": args.port, "host": args.host},
+        )
+        processor = RequestProcessor(executor, name, logger, with_stacks=args.debug)
+        servicer = ExecutorServicer(processor)
+
+        async def stopping() -> None:
+            servicer.drain()
+
+        async def closed() -> None:
+            processor.close()
+
+        return GrpcService(
+            name=name,
+            host=args.host,
+            port=args.port,
+            registrars=registrars(servicer),
+            service_names=SERVICE_NAMES,
+            logger=logger,
+            ready_fd=ready_fd,
+            lifeline_fd=lifeline_fd,
+            grace=args.grace,
+            on_stopping=stopping,
+            on_closed=closed,
+        )
+
+    return run_service(build, ready_fd)

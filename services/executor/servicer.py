@@ -1,0 +1,100 @@
+"""The gRPC services of an executor process; each method translates and delegates to the processor."""
+
+from __future__ import annotations
+
+import asyncio
+
+import grpc
+from jina.proto import jina_pb2, jina_pb2_grpc
+from jina.serve.stream import serve_stream, stream_options
+from jina.status import status_report
+from services.executor.processor import RequestProcessor
+
+#: the endpoint Jina's gateway uses for dry runs; never reaches Executor code
+DRY_RUN_ENDPOINT = "_jina_dry_run_"
+
+SERVICE_NAMES = (
+    "jina.JinaSingleDataRequestRPC",
+    "jina.JinaRPC",
+    "jina.JinaDataRequestRPC",
+    "jina.JinaDiscoverEndpointsRPC",
+    "jina.JinaInfoRPC",
+    "jina.JinaGatewayDryRunRPC",
+    "jina.JinaSingleDocumentRequestRPC",
+)
+
+
+class ExecutorServicer:
+    def __init__(self, processor: RequestProcessor):
+        self._processor = processor
+        self._draining = asyncio.Event()
+
+    def drain(self) -> None:
+        """Stop reading new requests from open streams; they end once in-flight ones are answered."""
+        self._draining.set()
+
+    async def _process(self, request: jina_pb2.DataRequestProto, context) -> jina_pb2.DataRequestProto:
+        if request.header.exec_endpoint == DRY_RUN_ENDPOINT:
+            request.routes.add(executor=self._processor.name)
+            return request
+        response = await self._processor.process(request)
+        if response.header.status.code == jina_pb2.StatusProto.ERROR and context is not None:
+            # what Jina's executors do; Jina's gateway reads it to mark the route's status
+            context.set_trailing_metadata((("is-error", "true"),))
+        return response
+
+    async def process_single_data(self, request, context):
+        return await self._process(request, context)
+
+    async def process_data(self, request: jina_pb2.DataRequestListProto, context):
+        if not request.requests:
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "process_data needs at least one request")
+        return await self._process(self._processor.merge_parts(list(request.requests)), context)
+
+    async def Call(self, request_iterator, context):  # noqa: N802 (the RPC's name)
+        in_order, prefetch = stream_options(context.invocation_metadata(), default_prefetch=0)
+
+        async def handle(request):
+            return await self._process(request, None)
+
+        async for response in serve_stream(
+            request_iterator, handle, prefetch=prefetch, in_order=in_order, stop=self._draining
+        ):
+            yield response
+
+    async def endpoint_discovery(self, request, context):
+        response = jina_pb2.EndpointsProto()
+        response.endpoints.extend([*self._processor.endpoints(), DRY_RUN_ENDPOINT])
+        return response
+
+    async def _status(self, request, context):
+        report = status_report()
+        return jina_pb2.JinaInfoProto(jina=report["jina"], envs=report["envs"])
+
+    async def dry_run(self, request, context):
+        return jina_pb2.StatusProto(code=jina_pb2.StatusProto.SUCCESS)
+
+    async def stream_doc(self, request: jina_pb2.SingleDocumentRequestProto, context):
+        # Generator endpoints are not supported: answer like Jina does for a non-generator one.
+        response = jina_pb2.SingleDocumentRequestProto()
+        response.CopyFrom(request)
+        status = response.header.status
+        status.code = jina_pb2.StatusProto.ERROR
+        status.description = "ValueError('endpoint must be generator')"
+        status.exception.name = "ValueError"
+        status.exception.args.append("endpoint must be generator")
+        status.exception.executor = self._processor.name
+        yield response
+
+
+def registrars(servicer: ExecutorServicer):
+    return [
+        lambda s: jina_pb2_grpc.add_JinaSingleDataRequestRPCServicer_to_server(servicer, s),
+        lambda s: jina_pb2_grpc.add_JinaRPCServicer_to_server(servicer, s),
+        lambda s: jina_pb2_grpc.add_JinaDataRequestRPCServicer_to_server(servicer, s),
+        lambda s: jina_pb2_grpc.add_JinaDiscoverEndpointsRPCServicer_to_server(servicer, s),
+        lambda s: jina_pb2_grpc.add_JinaInfoRPCServicer_to_server(servicer, s),
+        lambda s: jina_pb2_grpc.add_JinaGatewayDryRunRPCServicer_to_server(servicer, s),
+        lambda s: jina_pb2_grpc.add_JinaSingleDocumentRequestRPCServicer_to_server(servicer, s),
+    ]
+

@@ -1,0 +1,153 @@
+"""Persistent gRPC channels from the gateway to each executor replica."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+
+import grpc
+from google.protobuf import empty_pb2
+
+from jina.executor import DEFAULT_ENDPOINT_PUBLIC
+from jina.proto import jina_pb2
+from jina.serve.options import channel_options
+from services.gateway.passthrough_pb2 import PassthroughRequest
+from services.gateway.topology import ExecutorNode
+
+_PROCESS = "/jina.JinaSingleDataRequestRPC/process_single_data"
+_DISCOVER = "/jina.JinaDiscoverEndpointsRPC/endpoint_discovery"
+_STATUS = "/jina.JinaInfoRPC/_status"
+
+#: gRPC codes after which the same request may be sent again (it never reached the Executor)
+RETRYABLE = frozenset({grpc.StatusCode.UNAVAILABLE})
+#: pauses before the retries of a call to an unavailable executor
+RETRY_BACKOFF = (0.05, 0.2, 0.5)
+
+
+class ExecutorUnreachable(Exception):
+    """A call to an executor failed at the gRPC level (not inside the Executor)."""
+
+    def __init__(self, executor: str, address: str, code: grpc.StatusCode, details: str):
+        super().__init__(f"executor {executor!r} at {address}: {code.name}: {details}")
+        self.executor = executor
+        self.address = address
+        self.code = code
+        self.details = details
+
+
+class ReplicaConnection:
+    """One channel to one executor replica, with raw-bytes stubs (documents are never decoded)."""
+
+    def __init__(self, address: str):
+        self.address = address
+        self.channel = grpc.aio.insecure_channel(address, options=channel_options())
+        self.process = self.channel.unary_unary(
+            _PROCESS,
+            request_serializer=PassthroughRequest.SerializeToString,
+            response_deserializer=PassthroughRequest.FromString,
+        )
+        self.discover = self.channel.unary_unary(
+            _DISCOVER,
+            request_serializer=empty_pb2.Empty.SerializeToString,
+            response_deserializer=jina_pb2.EndpointsProto.FromString,
+        )
+        self.status = self.channel.unary_unary(
+            _STATUS,
+            request_serializer=empty_pb2.Empty.SerializeToString,
+            response_deserializer=jina_pb2.JinaInfoProto.FromString,
+        )
+
+    async def wait_listening(self, timeout: float, interval: float = 0.02) -> bool:
+        """Poll with plain TCP connects until the replica accepts (cheap on start-up, when the
+        executor is usually still importing). Connecting through gRPC instead would leave the
+        channel in gRPC's reconnect back-off, which delays the first real call."""
+        host, _, port = self.address.rpartition(":")
+        deadline = asyncio.get_running_loop().time() + timeout
+        while True:
+            try:
+                _, writer = await asyncio.open_connection(host.strip("[]"), int(port))
+            except OSError:
+                if asyncio.get_running_loop().time() >= deadline:
+                    return False
+                await asyncio.sleep(interval)
+                continue
+            writer.close()
+            return True
+
+    async def close(self) -> None:
+        await self.channel.close()
+
+
+class ExecutorClient:
+    """All replicas of one executor: round-robin, retries on unavailability, endpoint cache."""
+
+    def __init__(self, node: ExecutorNode):
+        self.name = node.name
+        self.replicas = [ReplicaConnection(address) for address in node.addresses]
+        self._next = itertools.cycle(range(len(self.replicas)))
+        self._endpoints: frozenset[str] | None = None
+        self._discovery: asyncio.Task | None = None
+
+    async def warm_up(self, timeout: float) -> None:
+        """Wait until the replicas listen, then learn the endpoints."""
+        await asyncio.gather(*(r.wait_listening(timeout) for r in self.replicas))
+        await self.endpoints()
+
+    def _pick(self) -> ReplicaConnection:
+        return self.replicas[next(self._next)]
+
+    async def send(self, request: PassthroughRequest, timeout: float | None = None) -> PassthroughRequest:
+        attempts = len(RETRY_BACKOFF) + 1
+        last: grpc.aio.AioRpcError | None = None
+        replica = self._pick()
+        for attempt in range(attempts):
+            try:
+                return await replica.process(request, timeout=timeout)
+            except grpc.aio.AioRpcError as err:
+                last = err
+                if err.code() not in RETRYABLE or attempt == attempts - 1:
+                    break
+                if len(self.replicas) > 1:
+                    replica = self._pick()
+                else:
+                    await asyncio.sleep(RETRY_BACKOFF[attempt])
+        assert last is not None
+        raise ExecutorUnreachable(self.name, replica.address, last.code(), last.details() or "")
+
+    async def endpoints(self) -> frozenset[str] | None:
+        """The endpoints this executor binds (cached), or None when it cannot tell yet."""
+        if self._endpoints is not None:
+            return self._endpoints
+        if self._discovery is None or self._discovery.done():
+            self._discovery = asyncio.ensure_future(self._discover())
+        return await asyncio.shield(self._discovery)
+
+    async def _discover(self) -> frozenset[str] | None:
+        for replica in self.replicas:
+            try:
+                found = await replica.discover(empty_pb2.Empty(), timeout=5.0)
+            except grpc.aio.AioRpcError:
+                continue
+            self._endpoints = frozenset(found.endpoints)
+            return self._endpoints
+        return None
+
+    def binds(self, endpoints: frozenset[str] | None, endpoint: str) -> bool:
+        if endpoints is None:
+            return True  # unknown: send, and let the executor decide
+        return endpoint in endpoints or DEFAULT_ENDPOINT_PUBLIC in endpoints
+
+    async def check(self, timeout: float) -> str | None:
+        """None when every replica answers `_status`, else what went wrong."""
+        for replica in self.replicas:
+            try:
+                await replica.status(empty_pb2.Empty(), timeout=timeout)
+            except grpc.aio.AioRpcError as err:
+                return f"{self.name} at {replica.address}: {err.code().name} {err.details() or ''}".strip()
+        return None
+
+    async def close(self) -> None:
+        if self._discovery is not None:
+            self._discovery.cancel()
+        for replica in self.replicas:
+            await replica.close()

@@ -1,0 +1,96 @@
+"""`jina gateway`: serve the Flow's gRPC entry point in front of its executors."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+from collections.abc import Sequence
+
+from jina import logs
+from jina.serve.cli_common import add_common_arguments, inherited_fd, run_service
+from jina.serve.service import GrpcService
+from services.gateway.connections import ExecutorClient
+from services.gateway.router import Router
+from services.gateway.servicer import SERVICE_NAMES, GatewayServicer, registrars
+from services.gateway.topology import Topology
+
+DEFAULT_PREFETCH = 1000
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="jina gateway",
+        description="Serve a Flow's gRPC gateway: routes every request through the executors in order.",
+    )
+    parser.add_argument(
+        "--executors",
+        nargs="*",
+        default=[],
+        metavar="NAME=HOST:PORT[,HOST:PORT]",
+        help="the executors in the order requests visit them; several addresses are replicas",
+    )
+    parser.add_argument(
+        "--prefetch",
+        type=int,
+        default=DEFAULT_PREFETCH,
+        help="most requests of one client stream in flight at once; 0 = no limit (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--timeout-send",
+        type=int,
+        default=None,
+        help="deadline in milliseconds of each call to an executor (default: none)",
+    )
+    parser.add_argument(
+        "--warmup-timeout",
+        type=float,
+        default=10.0,
+        help="seconds to wait at start for the executors to answer endpoint discovery (default: %(default)s)",
+    )
+    add_common_arguments(parser, default_port=8080)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    name = args.name or "gateway"
+    logger = logs.configure(name, args.log_level)
+    ready_fd = inherited_fd(args.ready_fd)
+    lifeline_fd = inherited_fd(args.lifeline_fd)
+
+    def build() -> GrpcService:
+        topology = Topology.parse(args.executors)
+        executors = [ExecutorClient(node) for node in topology.executors]
+        timeout = args.timeout_send / 1000 if args.timeout_send and args.timeout_send > 0 else None
+        servicer = GatewayServicer(Router(executors, timeout_send=timeout), executors, args.prefetch)
+
+        async def warm_up() -> None:
+            # Learn the executors' endpoints before reporting ready, so the first request does
+            # not pay for connecting and discovery; bounded, as an executor may come up later.
+            pending = [asyncio.ensure_future(e.warm_up(args.warmup_timeout)) for e in executors]
+            if pending:
+                await asyncio.wait(pending, timeout=args.warmup_timeout)
+
+        async def stopping() -> None:
+            servicer.drain()
+
+        async def closed() -> None:
+            for executor in executors:
+                await executor.close()
+
+        return GrpcService(
+            name=name,
+            host=args.host,
+            port=args.port,
+            registrars=registrars(servicer),
+            service_names=SERVICE_NAMES,
+            logger=logger,
+            ready_fd=ready_fd,
+            lifeline_fd=lifeline_fd,
+            grace=args.grace,
+            on_started=warm_up,
+            on_stopping=stopping,
+            on_closed=closed,
+        )
+
+    return run_service(build, ready_fd)

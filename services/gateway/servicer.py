@@ -1,0 +1,120 @@
+"""The gateway's gRPC services: translate calls into Router work and Router errors into statuses."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+
+import grpc
+
+from jina.proto import jina_pb2, jina_pb2_grpc
+from jina.serve.stream import serve_stream, stream_options
+from jina.status import status_report
+from services.gateway.connections import ExecutorClient, ExecutorUnreachable
+from services.gateway.passthrough_pb2 import PassthroughRequest
+from services.gateway.router import BadTargetExecutor, Router
+
+SERVICE_NAMES = (
+    "jina.JinaRPC",
+    "jina.JinaSingleDataRequestRPC",
+    "jina.JinaDiscoverEndpointsRPC",
+    "jina.JinaGatewayDryRunRPC",
+    "jina.JinaInfoRPC",
+)
+
+#: Jina's name for a failure between the gateway and an executor
+NETWORK_ERROR = "InternalNetworkError"
+#: seconds each executor gets to answer a dry run
+DRY_RUN_TIMEOUT = 5.0
+
+
+def _in_band_error(request: PassthroughRequest, name: str, message: str, executor: str = "") -> PassthroughRequest:
+    status = request.header.status
+    status.code = jina_pb2.StatusProto.ERROR
+    status.description = message
+    status.exception.name = name
+    status.exception.args.append(message)
+    status.exception.executor = executor
+    return request
+
+
+class GatewayServicer:
+    def __init__(self, router: Router, executors: Sequence[ExecutorClient], prefetch: int):
+        self._router = router
+        self._executors = list(executors)
+        self._prefetch = prefetch
+        self._draining = asyncio.Event()
+
+    def drain(self) -> None:
+        """Stop reading new requests from open streams; they end once in-flight ones are answered."""
+        self._draining.set()
+
+    async def _route_in_band(self, request: PassthroughRequest) -> PassthroughRequest:
+        """For streams: a failed request becomes an error response; the stream goes on."""
+        try:
+            return await self._router.route(request)
+        except ExecutorUnreachable as err:
+            return _in_band_error(request, NETWORK_ERROR, str(err), err.executor)
+        except BadTargetExecutor as err:
+            return _in_band_error(request, "BadTargetExecutor", str(err))
+
+    async def Call(self, request_iterator, context):  # noqa: N802 (the RPC's name)
+        in_order, prefetch = stream_options(context.invocation_metadata(), self._prefetch)
+        async for response in serve_stream(
+            request_iterator, self._route_in_band, prefetch=prefetch, in_order=in_order, stop=self._draining
+        ):
+            yield response
+
+    async def process_single_data(self, request: PassthroughRequest, context) -> PassthroughRequest:
+        try:
+            return await self._router.route(request)
+        except ExecutorUnreachable as err:
+            await context.abort(err.code, str(err))
+        except BadTargetExecutor as err:
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(err))
+
+    async def endpoint_discovery(self, request, context) -> jina_pb2.EndpointsProto:
+        found = await asyncio.gather(*(e.endpoints() for e in self._executors))
+        union: set[str] = set()
+        for endpoints in found:
+            union.update(endpoints or ())
+        return jina_pb2.EndpointsProto(endpoints=sorted(union))
+
+    async def dry_run(self, request, context) -> jina_pb2.StatusProto:
+        problems = [p for p in await asyncio.gather(*(e.check(DRY_RUN_TIMEOUT) for e in self._executors)) if p]
+        if not problems:
+            return jina_pb2.StatusProto(code=jina_pb2.StatusProto.SUCCESS)
+        status = jina_pb2.StatusProto(code=jina_pb2.StatusProto.ERROR)
+        status.description = "unreachable executors: " + "; ".join(problems)
+        status.exception.name = NETWORK_ERROR
+        status.exception.args.extend(problems)
+        return status
+
+    async def _status(self, request, context) -> jina_pb2.JinaInfoProto:
+        report = status_report()
+        return jina_pb2.JinaInfoProto(jina=report["jina"], envs=report["envs"])
+
+
+def registrars(servicer: GatewayServicer):
+    passthrough = {
+        "request_deserializer": PassthroughRequest.FromString,
+        "response_serializer": PassthroughRequest.SerializeToString,
+    }
+    data_handlers = [
+        grpc.method_handlers_generic_handler(
+            "jina.JinaRPC", {"Call": grpc.stream_stream_rpc_method_handler(servicer.Call, **passthrough)}
+        ),
+        grpc.method_handlers_generic_handler(
+            "jina.JinaSingleDataRequestRPC",
+            {"process_single_data": grpc.unary_unary_rpc_method_handler(servicer.process_single_data, **passthrough)},
+        ),
+    ]
+    return [
+        lambda s: s.add_generic_rpc_handlers(data_handlers),
+        lambda s: jina_pb2_grpc.add_JinaDiscoverEndpointsRPCServicer_to_server(servicer, s),
+        lambda s: jina_pb2_grpc.add_JinaGatewayDryRunRPCServicer_to_server(servicer, s),
+        lambda s: jina_pb2_grpc.add_JinaInfoRPCServicer_to_server(servicer, s),
+    ]
+
+
+

@@ -1,0 +1,81 @@
+"""Shared fixtures: real Flows on free loopback ports, external tools, process bookkeeping."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import psutil
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+TOOLS = ROOT / ".cache" / "tools"
+
+
+def in_ci() -> bool:
+    return os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def require(found: str | Path | None, what: str, how: str) -> str:
+    """A missing external tool skips a test locally but fails it in CI (where it must be installed)."""
+    if found:
+        return str(found)
+    message = f"{what} is not installed: {how}"
+    if in_ci():
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+@pytest.fixture(scope="session")
+def grpcurl() -> str:
+    candidates = [os.environ.get("GRPCURL"), TOOLS / "grpcurl", shutil.which("grpcurl")]
+    found = next((c for c in candidates if c and Path(c).is_file()), None)
+    return require(found, "grpcurl", "run scripts/install-tools.sh")
+
+
+@pytest.fixture
+def flows():
+    """Start Flows in the test process; every one is closed at the end of the test."""
+    started = []
+
+    def start(flow):
+        started.append(flow)
+        return flow.start()
+
+    yield start
+    for flow in reversed(started):
+        flow.close()
+
+
+def child_pids(pid: int | None = None) -> set[int]:
+    try:
+        return {p.pid for p in psutil.Process(pid or os.getpid()).children(recursive=True)}
+    except psutil.NoSuchProcess:
+        return set()
+
+
+def wait_gone(pids, timeout: float = 5.0) -> set[int]:
+    """Wait for the processes to exit; return those still alive."""
+    procs = []
+    for pid in pids:
+        try:
+            procs.append(psutil.Process(pid))
+        except psutil.NoSuchProcess:
+            pass
+    _, alive = psutil.wait_procs(procs, timeout=timeout)
+    return {p.pid for p in alive if p.status() != psutil.STATUS_ZOMBIE}
+
+
+def run_python(code_or_path: str | Path, *args: str, timeout: float = 60, cwd: str | Path | None = None,
+               env: dict | None = None) -> subprocess.CompletedProcess:
+    """Run a script (or `-c` code) with this interpreter as its own process."""
+    argv = [sys.executable]
+    argv += [str(code_or_path)] if isinstance(code_or_path, Path) else ["-c", code_or_path]
+    full_env = {**os.environ, "PYTHONPATH": str(ROOT), **(env or {})}
+    return subprocess.run(
+        [*argv, *args], capture_output=True, text=True, timeout=timeout, cwd=cwd, env=full_env,
+        stdin=subprocess.DEVNULL,
+    )

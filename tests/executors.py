@@ -1,0 +1,92 @@
+"""Executors used by the tests (importable by path, so Flows can start them in child processes)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+
+from docarray import Document, DocumentArray
+
+from jina import Executor, requests
+
+
+class Appender(Executor):
+    """Appends `letter` to every text: chains show their order."""
+
+    def __init__(self, letter: str = "x", **kwargs):
+        super().__init__(**kwargs)
+        self.letter = letter
+
+    @requests
+    def append(self, docs: DocumentArray, **kwargs):
+        for doc in docs:
+            doc.text = (doc.text or "") + self.letter
+
+
+class IndexOnly(Executor):
+    @requests(on="/index")
+    def index(self, docs: DocumentArray, **kwargs):
+        for doc in docs:
+            doc.tags["indexed"] = True
+
+
+class Failing(Executor):
+    @requests(on="/fail")
+    def fail(self, docs, **kwargs):
+        raise ValueError("boom from executor", 42)
+
+    @requests
+    def ok(self, docs, **kwargs):
+        for doc in docs:
+            doc.tags["passed_failing"] = True
+
+
+class Results(Executor):
+    @requests
+    async def count(self, docs, parameters, **kwargs):
+        await asyncio.sleep(0)
+        return {"count": len(docs), "echo": parameters.get("echo")}
+
+
+class Replacer(Executor):
+    @requests
+    def replace(self, docs, **kwargs):
+        return DocumentArray([Document(text=f"replaced {len(docs)}")])
+
+
+class Sleeper(Executor):
+    @requests
+    def sleep(self, docs, parameters, **kwargs):
+        time.sleep(float(parameters.get("seconds", 0.2)))
+        for doc in docs:
+            doc.tags["pid"] = os.getpid()
+
+
+class BadReturn(Executor):
+    @requests
+    def bad(self, docs, **kwargs):
+        return 42
+
+
+class StrictSignature(Executor):
+    """Declares exactly the arguments it wants, without **kwargs."""
+
+    @requests
+    def only_docs(self, docs):
+        docs.append(Document(text="strict"))
+
+
+class NoSuperInit(Executor):
+    def __init__(self, greeting: str = "hi"):
+        self.greeting = greeting  # never calls super().__init__()
+
+    @requests
+    def greet(self, docs, **kwargs):
+        docs.append(Document(text=f"{self.greeting} from {self.metas.name}"))
+
+
+class BrokenInit(Executor):
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        raise RuntimeError("cannot load the model")
