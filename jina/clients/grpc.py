@@ -11,6 +11,7 @@ import logging
 import queue
 import threading
 import weakref
+from collections import deque
 from collections.abc import Iterator
 from typing import Any
 
@@ -180,7 +181,7 @@ class GRPCClient:
         inbox: queue.SimpleQueue = queue.SimpleQueue()
         stream = self._stream()
         in_flight: set[str] = set()
-        order: list[str] = []  # request ids in sending order, for results_in_order
+        order: deque[str] = deque()  # request ids in sending order, for results_in_order
         held: dict[str, jina_pb2.DataRequestProto] = {}
         exhausted = False
         try:
@@ -211,7 +212,7 @@ class GRPCClient:
                     continue
                 held[item.header.request_id] = item
                 while order and order[0] in held:
-                    collector.add(held.pop(order.pop(0)))
+                    collector.add(held.pop(order.popleft()))
         finally:
             if in_flight:
                 stream.forget(list(in_flight))

@@ -1,39 +1,100 @@
-"""The asyncio gRPC client: `Client(asyncio=True)`; `post()` is an async generator of results."""
+"""The asyncio gRPC client: `Client(asyncio=True)`; `post()` is an async generator of results.
+
+Like the synchronous client it keeps one channel and one long-lived `JinaRPC.Call` stream,
+shared by every `post()` (also concurrent ones) and demultiplexed by request id. Both are made
+in the running event loop on first use, and again if the client is used from another loop.
+"""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+import asyncio
+from collections import deque
 from typing import Any
 
 import grpc
+from google.protobuf import empty_pb2
 
-from jina.clients.grpc import connection_error
+from jina.clients.grpc import DEFAULT_WINDOW, connection_error
 from jina.clients.hosts import Address
 from jina.clients.inputs import InputType, build_requests
 from jina.clients.results import Callback, ResultCollector
 from jina.proto import jina_pb2
 from jina.serve.options import channel_options
-from jina.serve.stream import IN_ORDER_KEY, PREFETCH_KEY
 
 _CALL = "/jina.JinaRPC/Call"
+_DRY_RUN = "/jina.JinaGatewayDryRunRPC/dry_run"
 
 
-async def _aiter(requests: Iterator[jina_pb2.DataRequestProto]) -> AsyncIterator[jina_pb2.DataRequestProto]:
-    for request in requests:
-        yield request
+class _AsyncCallStream:
+    def __init__(self, channel: grpc.aio.Channel, address: Address):
+        self._address = address
+        self._call = channel.stream_stream(
+            _CALL,
+            request_serializer=jina_pb2.DataRequestProto.SerializeToString,
+            response_deserializer=jina_pb2.DataRequestProto.FromString,
+        )()
+        self._inboxes: dict[str, asyncio.Queue] = {}
+        self._write_lock = asyncio.Lock()
+        self.broken: BaseException | None = None
+        self._reader = asyncio.ensure_future(self._read())
+
+    async def _read(self) -> None:
+        error: BaseException
+        try:
+            async for response in self._call:
+                inbox = self._inboxes.get(response.header.request_id)
+                if inbox is not None:
+                    inbox.put_nowait(response)
+            error = ConnectionError(f"the gateway at {self._address.target} ended the stream")
+        except grpc.aio.AioRpcError as err:
+            error = connection_error(self._address, err)
+        except asyncio.CancelledError:
+            error = ConnectionError("the client was closed")
+        self.broken = error
+        for inbox in self._inboxes.values():
+            inbox.put_nowait(error)
+
+    async def send(self, request: jina_pb2.DataRequestProto, inbox: asyncio.Queue) -> None:
+        if self.broken is not None:
+            raise self.broken
+        self._inboxes[request.header.request_id] = inbox
+        try:
+            async with self._write_lock:
+                await self._call.write(request)
+        except (grpc.aio.AioRpcError, asyncio.InvalidStateError) as err:
+            raise self.broken or connection_error(self._address, err) from None
+
+    def forget(self, request_ids) -> None:
+        for request_id in request_ids:
+            self._inboxes.pop(request_id, None)
+
+    async def close(self) -> None:
+        if self.broken is None:
+            try:
+                async with self._write_lock:
+                    await self._call.done_writing()
+            except (grpc.aio.AioRpcError, asyncio.InvalidStateError):
+                pass
+        self._call.cancel()
+        self._reader.cancel()
 
 
 class AsyncGRPCClient:
-    """One persistent grpc.aio channel (made in the running loop on first use); each `post()` is one
-    `JinaRPC.Call` stream over it."""
+    """Asynchronous client for a Flow's gRPC gateway (what `Client(asyncio=True)` returns)."""
 
     def __init__(self, address: Address, *, prefetch: int | None = None):
         self.address = address
         self.prefetch = prefetch
         self._channel: grpc.aio.Channel | None = None
+        self._stream: _AsyncCallStream | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     def _connect(self) -> grpc.aio.Channel:
-        if self._channel is None:
+        loop = asyncio.get_running_loop()
+        if self._channel is None or self._loop is not loop:
+            # a channel belongs to the loop it was made in; a new loop needs a new one
+            self._loop = loop
+            self._stream = None
             if self.address.tls:
                 self._channel = grpc.aio.secure_channel(
                     self.address.target, grpc.ssl_channel_credentials(), options=channel_options()
@@ -41,6 +102,12 @@ class AsyncGRPCClient:
             else:
                 self._channel = grpc.aio.insecure_channel(self.address.target, options=channel_options())
         return self._channel
+
+    def _current_stream(self) -> _AsyncCallStream:
+        channel = self._connect()
+        if self._stream is None or self._stream.broken is not None:
+            self._stream = _AsyncCallStream(channel, self.address)
+        return self._stream
 
     async def post(
         self,
@@ -57,7 +124,7 @@ class AsyncGRPCClient:
         prefetch: int | None = None,
         continue_on_error: bool = False,
         **_ignored: Any,
-    ) -> AsyncIterator[Any]:
+    ):
         """Yield, per response, its DocumentArray (or the Response with `return_responses=True`)."""
         collector = ResultCollector(
             on_done=on_done,
@@ -69,31 +136,51 @@ class AsyncGRPCClient:
         requests = build_requests(
             inputs, on=on, parameters=parameters, request_size=request_size, target_executor=target_executor
         )
-        metadata: list[tuple[str, str]] = []
-        if results_in_order:
-            metadata.append((IN_ORDER_KEY, "true"))
-        limit = prefetch or self.prefetch
-        if limit:
-            metadata.append((PREFETCH_KEY, str(limit)))
-        call = self._connect().stream_stream(
-            _CALL,
-            request_serializer=jina_pb2.DataRequestProto.SerializeToString,
-            response_deserializer=jina_pb2.DataRequestProto.FromString,
-        )(_aiter(requests), metadata=metadata or None)
+        window = prefetch or self.prefetch or DEFAULT_WINDOW
+        inbox: asyncio.Queue = asyncio.Queue()
+        stream = self._current_stream()
+        in_flight: set[str] = set()
+        order: deque[str] = deque()
+        held: dict[str, jina_pb2.DataRequestProto] = {}
+        exhausted = False
         try:
-            async for proto in call:
-                response = collector.add(proto)
-                yield response if return_responses else response.docs
-        except grpc.aio.AioRpcError as err:
-            collector.fail(connection_error(self.address, err))
+            while True:
+                while not exhausted and len(in_flight) < window:
+                    request = next(requests, None)
+                    if request is None:
+                        exhausted = True
+                        break
+                    in_flight.add(request.header.request_id)
+                    if results_in_order:
+                        order.append(request.header.request_id)
+                    try:
+                        await stream.send(request, inbox)
+                    except ConnectionError as err:
+                        collector.fail(err)
+                        return
+                if not in_flight:
+                    return
+                item = await inbox.get()
+                if isinstance(item, BaseException):
+                    collector.fail(item)
+                    return
+                in_flight.discard(item.header.request_id)
+                ready = [item]
+                if results_in_order:
+                    held[item.header.request_id] = item
+                    ready = []
+                    while order and order[0] in held:
+                        ready.append(held.pop(order.popleft()))
+                for proto in ready:
+                    response = collector.add(proto)
+                    yield response if return_responses else response.docs
         finally:
-            call.cancel()
+            if in_flight:
+                stream.forget(in_flight)
 
     async def is_flow_ready(self, timeout: float | None = 5.0) -> bool:
-        from google.protobuf import empty_pb2
-
         call = self._connect().unary_unary(
-            "/jina.JinaGatewayDryRunRPC/dry_run",
+            _DRY_RUN,
             request_serializer=empty_pb2.Empty.SerializeToString,
             response_deserializer=jina_pb2.StatusProto.FromString,
         )
@@ -104,6 +191,9 @@ class AsyncGRPCClient:
         return status.code == jina_pb2.StatusProto.SUCCESS
 
     async def close(self) -> None:
+        if self._stream is not None:
+            await self._stream.close()
+            self._stream = None
         if self._channel is not None:
             await self._channel.close()
             self._channel = None

@@ -6,7 +6,7 @@ import itertools
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
-from jina.documents import Document, DocumentArray
+from jina.documents import Document, DocumentArray, encode
 from jina.excepts import BadClient
 from jina.proto import jina_pb2
 from jina.wire import dict_to_struct, new_request_id
@@ -71,7 +71,7 @@ def build_requests(
         if params is not None:
             request.parameters.CopyFrom(params)
         if batch:
-            request.data.docs.CopyFrom(DocumentArray(batch).to_protobuf())
+            request.data.docs.CopyFrom(encode(batch))
         else:
             request.data.docs.SetInParent()
         return request

@@ -23,6 +23,26 @@ IN_ORDER_KEY = "__results_in_order__"
 PREFETCH_KEY = "__prefetch__"
 
 
+class Drain:
+    """Lets a server stop every open stream from reading new requests (graceful shutdown)."""
+
+    def __init__(self) -> None:
+        self.draining = False
+        self._readers: set[asyncio.Task] = set()
+
+    def register(self, reader: asyncio.Task) -> None:
+        if self.draining:
+            reader.cancel()
+            return
+        self._readers.add(reader)
+        reader.add_done_callback(self._readers.discard)
+
+    def start(self) -> None:
+        self.draining = True
+        for reader in list(self._readers):
+            reader.cancel()
+
+
 def stream_options(metadata, default_prefetch: int) -> tuple[bool, int]:
     """(in_order, prefetch) from a stream's invocation metadata (Jina's key names)."""
     values = dict(metadata or ())
@@ -40,11 +60,11 @@ async def serve_stream(
     *,
     prefetch: int = 0,
     in_order: bool = False,
-    stop: asyncio.Event | None = None,
+    drain: Drain | None = None,
 ) -> AsyncIterator[Response]:
     """Yield the responses of `handle` for every request read from `requests`.
 
-    When `stop` is set (the server is shutting down) no further request is read; the requests
+    Once `drain` starts (the server is shutting down) no further request is read; the requests
     already in flight complete and are yielded, then the stream ends.
     """
     limiter = asyncio.Semaphore(prefetch) if prefetch > 0 else None
@@ -84,14 +104,8 @@ async def serve_stream(
             finished.put_nowait(_END)
 
     reader = asyncio.create_task(read())
-    watcher = None
-    if stop is not None:
-
-        async def watch() -> None:
-            await stop.wait()
-            reader.cancel()
-
-        watcher = asyncio.create_task(watch())
+    if drain is not None:
+        drain.register(reader)
     reader_done = False
     try:
         while True:
@@ -107,7 +121,5 @@ async def serve_stream(
                 return
     finally:
         reader.cancel()
-        if watcher is not None:
-            watcher.cancel()
         for task in list(running):
             task.cancel()

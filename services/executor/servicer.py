@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
-
 import grpc
+
 from jina.proto import jina_pb2, jina_pb2_grpc
-from jina.serve.stream import serve_stream, stream_options
+from jina.serve.stream import Drain, serve_stream, stream_options
 from jina.status import status_report
 from services.executor.processor import RequestProcessor
 
@@ -27,11 +26,11 @@ SERVICE_NAMES = (
 class ExecutorServicer:
     def __init__(self, processor: RequestProcessor):
         self._processor = processor
-        self._draining = asyncio.Event()
+        self._drain = Drain()
 
     def drain(self) -> None:
         """Stop reading new requests from open streams; they end once in-flight ones are answered."""
-        self._draining.set()
+        self._drain.start()
 
     async def _process(self, request: jina_pb2.DataRequestProto, context) -> jina_pb2.DataRequestProto:
         if request.header.exec_endpoint == DRY_RUN_ENDPOINT:
@@ -58,7 +57,7 @@ class ExecutorServicer:
             return await self._process(request, None)
 
         async for response in serve_stream(
-            request_iterator, handle, prefetch=prefetch, in_order=in_order, stop=self._draining
+            request_iterator, handle, prefetch=prefetch, in_order=in_order, drain=self._drain
         ):
             yield response
 

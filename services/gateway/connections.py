@@ -11,6 +11,7 @@ from google.protobuf import empty_pb2
 from jina.executor import DEFAULT_ENDPOINT_PUBLIC
 from jina.proto import jina_pb2
 from jina.serve.options import channel_options
+from services.gateway.multiplex import MultiplexedCall, StreamBroken
 from services.gateway.passthrough_pb2 import PassthroughRequest
 from services.gateway.topology import ExecutorNode
 
@@ -22,6 +23,17 @@ _STATUS = "/jina.JinaInfoRPC/_status"
 RETRYABLE = frozenset({grpc.StatusCode.UNAVAILABLE})
 #: pauses before the retries of a call to an unavailable executor
 RETRY_BACKOFF = (0.05, 0.2, 0.5)
+#: requests larger than this go as their own unary call rather than over the shared stream
+STREAM_MAX_BYTES = 1 << 20
+
+
+class HopError(Exception):
+    """One attempt to reach a replica failed at the gRPC level."""
+
+    def __init__(self, code: grpc.StatusCode, details: str):
+        super().__init__(f"{code.name}: {details}")
+        self.code = code
+        self.details = details
 
 
 class ExecutorUnreachable(Exception):
@@ -56,6 +68,22 @@ class ReplicaConnection:
             request_serializer=empty_pb2.Empty.SerializeToString,
             response_deserializer=jina_pb2.JinaInfoProto.FromString,
         )
+        self._stream: MultiplexedCall | None = None
+
+    async def send(self, request: PassthroughRequest, timeout: float | None) -> PassthroughRequest:
+        """Over the shared stream when it can, else as a unary call; failures raise HopError."""
+        try:
+            if request.ByteSize() <= STREAM_MAX_BYTES:
+                stream = self._stream
+                if stream is None or stream.broken is not None:
+                    stream = self._stream = MultiplexedCall(self.channel)
+                if not stream.busy_with(request.header.request_id):
+                    return await stream.send(request, timeout)
+            return await self.process(request, timeout=timeout)
+        except StreamBroken as err:
+            raise HopError(err.code, err.details) from None
+        except grpc.aio.AioRpcError as err:
+            raise HopError(err.code(), err.details() or "") from None
 
     async def wait_listening(self, timeout: float, interval: float = 0.02) -> bool:
         """Poll with plain TCP connects until the replica accepts (cheap on start-up, when the
@@ -75,6 +103,8 @@ class ReplicaConnection:
             return True
 
     async def close(self) -> None:
+        if self._stream is not None:
+            await self._stream.close()
         await self.channel.close()
 
 
@@ -98,21 +128,21 @@ class ExecutorClient:
 
     async def send(self, request: PassthroughRequest, timeout: float | None = None) -> PassthroughRequest:
         attempts = len(RETRY_BACKOFF) + 1
-        last: grpc.aio.AioRpcError | None = None
+        last: HopError | None = None
         replica = self._pick()
         for attempt in range(attempts):
             try:
-                return await replica.process(request, timeout=timeout)
-            except grpc.aio.AioRpcError as err:
+                return await replica.send(request, timeout)
+            except HopError as err:
                 last = err
-                if err.code() not in RETRYABLE or attempt == attempts - 1:
+                if err.code not in RETRYABLE or attempt == attempts - 1:
                     break
                 if len(self.replicas) > 1:
                     replica = self._pick()
                 else:
                     await asyncio.sleep(RETRY_BACKOFF[attempt])
         assert last is not None
-        raise ExecutorUnreachable(self.name, replica.address, last.code(), last.details() or "")
+        raise ExecutorUnreachable(self.name, replica.address, last.code, last.details)
 
     async def endpoints(self) -> frozenset[str] | None:
         """The endpoints this executor binds (cached), or None when it cannot tell yet."""

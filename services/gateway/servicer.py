@@ -8,7 +8,7 @@ from collections.abc import Sequence
 import grpc
 
 from jina.proto import jina_pb2, jina_pb2_grpc
-from jina.serve.stream import serve_stream, stream_options
+from jina.serve.stream import Drain, serve_stream, stream_options
 from jina.status import status_report
 from services.gateway.connections import ExecutorClient, ExecutorUnreachable
 from services.gateway.passthrough_pb2 import PassthroughRequest
@@ -43,11 +43,11 @@ class GatewayServicer:
         self._router = router
         self._executors = list(executors)
         self._prefetch = prefetch
-        self._draining = asyncio.Event()
+        self._drain = Drain()
 
     def drain(self) -> None:
         """Stop reading new requests from open streams; they end once in-flight ones are answered."""
-        self._draining.set()
+        self._drain.start()
 
     async def _route_in_band(self, request: PassthroughRequest) -> PassthroughRequest:
         """For streams: a failed request becomes an error response; the stream goes on."""
@@ -61,7 +61,7 @@ class GatewayServicer:
     async def Call(self, request_iterator, context):  # noqa: N802 (the RPC's name)
         in_order, prefetch = stream_options(context.invocation_metadata(), self._prefetch)
         async for response in serve_stream(
-            request_iterator, self._route_in_band, prefetch=prefetch, in_order=in_order, stop=self._draining
+            request_iterator, self._route_in_band, prefetch=prefetch, in_order=in_order, drain=self._drain
         ):
             yield response
 

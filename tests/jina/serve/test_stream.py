@@ -4,7 +4,7 @@ import asyncio
 
 import pytest
 
-from jina.serve.stream import serve_stream, stream_options
+from jina.serve.stream import Drain, serve_stream, stream_options
 
 
 async def source(items, delay: float = 0.0, log: list | None = None):
@@ -108,15 +108,15 @@ def test_stop_finishes_in_flight_and_reads_no_more():
             await asyncio.sleep(0.001)
 
     async def run():
-        stop = asyncio.Event()
+        drain = Drain()
 
         async def handle(x):
             if x == 5:
-                stop.set()
+                drain.start()
             await asyncio.sleep(0.02)
             return x
 
-        return [x async for x in serve_stream(endless(), handle, stop=stop)]
+        return [x async for x in serve_stream(endless(), handle, drain=drain)]
 
     out = asyncio.run(run())
     assert 5 in out
