@@ -151,12 +151,14 @@ def main() -> None:
     entry = bench_flow_entry(3 if args.quick else 5)
     rows.append(("`with f:` entry (1 executor), median", f"{entry:.2f} s", "<= 1.2 s", "0.18-0.72 s"))
     seed = bench_seed_process(3 if args.quick else 5)
-    rows.append((
-        "seed gRPC sample, whole process, median",
-        "port 12345 busy" if seed is None else f"{seed:.2f} s",
-        "<= 2.0 s",
-        "2.6-2.8 s",
-    ))
+    rows.append(
+        (
+            "seed gRPC sample, whole process, median",
+            "port 12345 busy" if seed is None else f"{seed:.2f} s",
+            "<= 2.0 s",
+            "2.6-2.8 s",
+        )
+    )
     unary, stream = bench_echo(n(5000), n(20000))
     rows.append(("ceiling: bare grpcio unary, 1 hop", f"{unary:,.0f} req/s", "-", "-"))
     rows.append(("ceiling: bare grpcio bidi stream, 1 hop", f"{stream:,.0f} msg/s", "-", "-"))

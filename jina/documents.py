@@ -114,4 +114,3 @@ def docs_from_content(content: jina_pb2.DataRequestProto.DataContentProto) -> Do
 
 def set_docs(content: jina_pb2.DataRequestProto.DataContentProto, docs: Iterable[Document]) -> None:
     content.docs.CopyFrom(encode(docs))
-

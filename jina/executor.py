@@ -78,9 +78,7 @@ class EndpointHandler:
             method_name=name,
             is_async=inspect.iscoroutinefunction(method),
             accepts_any_kwargs=any(p.kind is p.VAR_KEYWORD for p in params),
-            accepted=frozenset(
-                p.name for p in params if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
-            ),
+            accepted=frozenset(p.name for p in params if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)),
         )
 
 

@@ -8,6 +8,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import hypothesis  # noqa: F401  (imported before any test starts threads: CPython 3.11.7's
+
+# `ast` keeps one global recursion counter, and hypothesis' plugin otherwise imports it, and so
+# parses it for assertion rewriting, at the very end while other threads may still run)
 import psutil
 import pytest
 
@@ -69,13 +73,19 @@ def wait_gone(pids, timeout: float = 5.0) -> set[int]:
     return {p.pid for p in alive if p.status() != psutil.STATUS_ZOMBIE}
 
 
-def run_python(code_or_path: str | Path, *args: str, timeout: float = 60, cwd: str | Path | None = None,
-               env: dict | None = None) -> subprocess.CompletedProcess:
+def run_python(
+    code_or_path: str | Path, *args: str, timeout: float = 60, cwd: str | Path | None = None, env: dict | None = None
+) -> subprocess.CompletedProcess:
     """Run a script (or `-c` code) with this interpreter as its own process."""
     argv = [sys.executable]
     argv += [str(code_or_path)] if isinstance(code_or_path, Path) else ["-c", code_or_path]
     full_env = {**os.environ, "PYTHONPATH": str(ROOT), **(env or {})}
     return subprocess.run(
-        [*argv, *args], capture_output=True, text=True, timeout=timeout, cwd=cwd, env=full_env,
+        [*argv, *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=cwd,
+        env=full_env,
         stdin=subprocess.DEVNULL,
     )

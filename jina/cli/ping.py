@@ -20,7 +20,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("target", metavar="HOST:PORT", help="address, e.g. localhost:12345 or grpcs://host:443")
     parser.add_argument("--timeout", type=float, default=3.0, help="seconds to wait (default: %(default)s)")
-    parser.add_argument("--service", default="", help="one service to ask about, e.g. jina.JinaRPC (default: the server)")
+    parser.add_argument(
+        "--service", default="", help="one service to ask about, e.g. jina.JinaRPC (default: the server)"
+    )
     parser.add_argument("--tls", action="store_true", help="connect with TLS")
     return parser
 

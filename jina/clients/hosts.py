@@ -45,8 +45,9 @@ class Address:
         return f"{host}:{self.port}"
 
 
-def resolve_address(host: str = "localhost", port: int | str | None = None, protocol: object = "grpc",
-                    tls: bool = False) -> Address:
+def resolve_address(
+    host: str = "localhost", port: int | str | None = None, protocol: object = "grpc", tls: bool = False
+) -> Address:
     """Combine the arguments; a scheme in `host` ('grpcs://h:1234', 'https://h') sets protocol and TLS."""
     protocol_name = normalize_protocol(protocol)
     if "://" in host:

@@ -23,9 +23,7 @@ def _as_document(item: Any) -> Document:
         return Document(blob=item)
     if isinstance(item, dict):
         return Document(item)
-    raise BadClient(
-        f"cannot send a {type(item).__name__} as a Document; pass Documents, dicts, str or bytes"
-    )
+    raise BadClient(f"cannot send a {type(item).__name__} as a Document; pass Documents, dicts, str or bytes")
 
 
 def iter_documents(inputs: InputType) -> Iterator[Document]:

@@ -67,7 +67,9 @@ class Response:
 def error_of(response: Response) -> BadServer:
     """The exception an error response stands for."""
     status = response.status
-    message = f"{describe_error(status)} (endpoint {response.header.exec_endpoint or '/'!r}, request {response.request_id})"
+    message = (
+        f"{describe_error(status)} (endpoint {response.header.exec_endpoint or '/'!r}, request {response.request_id})"
+    )
     if status.exception.name == InternalNetworkError.__name__:
         return InternalNetworkError(message, executor=status.exception.executor, response=response)
     if status.exception.executor or status.exception.name:

@@ -101,8 +101,9 @@ class Flow:
 
     # -- building ---------------------------------------------------------------------------
 
-    def add(self, uses: Any = None, name: str | None = None, uses_with: dict[str, Any] | None = None,
-            **kwargs: Any) -> Flow:
+    def add(
+        self, uses: Any = None, name: str | None = None, uses_with: dict[str, Any] | None = None, **kwargs: Any
+    ) -> Flow:
         """Append an Executor: a class, a 'module.Class' path, or nothing (a pass-through Executor)."""
         _check_options(kwargs, _ADD_OPTIONS, "Flow.add()")
         if self._services:
@@ -155,33 +156,33 @@ class Flow:
 
     def _plan(self) -> list[launcher.ServiceProcess]:
         env = launcher.child_env()
-        level = self._log_level()
+        common = {"log_level": self._log_level(), "grace": STOP_GRACE}
         services = []
         addresses = []
         for executor in self._executors:
             port = free_port()
-            argv = launcher.python_argv(
-                "executor", "--name", executor.name, "--host", "127.0.0.1", "--port", str(port),
-                "--log-level", level, "--grace", str(STOP_GRACE),
+            flags = launcher.flags(
+                name=executor.name,
+                host="127.0.0.1",
+                port=port,
+                uses=self._uses_argument(executor),
+                uses_with=json.dumps(executor.uses_with) if executor.uses_with else None,
+                debug=self.debug,
+                **common,
             )
-            uses = self._uses_argument(executor)
-            if uses:
-                argv += ["--uses", uses]
-            if executor.uses_with:
-                argv += ["--uses-with", json.dumps(executor.uses_with)]
-            if self.debug:
-                argv.append("--debug")
-            services.append(launcher.ServiceProcess(executor.name, argv, env, port))
+            services.append(launcher.ServiceProcess(executor.name, launcher.python_argv("executor", *flags), env, port))
             addresses.append(f"{executor.name}=127.0.0.1:{port}")
-        argv = launcher.python_argv(
-            "gateway", "--name", "gateway", "--host", self.host, "--port", str(self.port),
-            "--prefetch", str(self.prefetch), "--log-level", level, "--grace", str(STOP_GRACE),
+        flags = launcher.flags(
+            name="gateway",
+            host=self.host,
+            port=self.port,
+            prefetch=self.prefetch,
+            timeout_send=self.timeout_send or None,
+            **common,
         )
-        if self.timeout_send:
-            argv += ["--timeout-send", str(self.timeout_send)]
         if addresses:
-            argv += ["--executors", *addresses]
-        services.append(launcher.ServiceProcess("gateway", argv, env, self.port))
+            flags += ["--executors", *addresses]
+        services.append(launcher.ServiceProcess("gateway", launcher.python_argv("gateway", *flags), env, self.port))
         return services
 
     def start(self) -> Flow:
@@ -231,9 +232,7 @@ class Flow:
     @property
     def addresses(self) -> dict[str, str]:
         """name → host:port of every running process (executors listen on 127.0.0.1)."""
-        return {
-            s.name: f"{'127.0.0.1' if s.name != 'gateway' else self.host}:{s.port}" for s in self._services
-        }
+        return {s.name: f"{'127.0.0.1' if s.name != 'gateway' else self.host}:{s.port}" for s in self._services}
 
     @property
     def pids(self) -> dict[str, int]:

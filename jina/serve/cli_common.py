@@ -27,7 +27,9 @@ def add_common_arguments(parser: argparse.ArgumentParser, *, default_port: int |
         default=5.0,
         help="seconds in-flight requests get to finish on SIGTERM (default: %(default)s)",
     )
-    parser.add_argument("--log-level", default=None, help="DEBUG, INFO, WARNING or ERROR (default: JINA_LOG_LEVEL or INFO)")
+    parser.add_argument(
+        "--log-level", default=None, help="DEBUG, INFO, WARNING or ERROR (default: JINA_LOG_LEVEL or INFO)"
+    )
     # Used by Flow, which starts services as child processes: not for humans.
     parser.add_argument("--ready-fd", type=int, default=None, help=argparse.SUPPRESS)
     parser.add_argument("--lifeline-fd", type=int, default=None, help=argparse.SUPPRESS)

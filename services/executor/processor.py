@@ -51,9 +51,7 @@ class RequestProcessor:
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"executor-{name}")
 
     def endpoints(self) -> list[str]:
-        names = [
-            DEFAULT_ENDPOINT_PUBLIC if e == DEFAULT_ENDPOINT else e for e in type(self.executor).endpoint_table()
-        ]
+        names = [DEFAULT_ENDPOINT_PUBLIC if e == DEFAULT_ENDPOINT else e for e in type(self.executor).endpoint_table()]
         return sorted(names)
 
     @staticmethod
@@ -108,9 +106,7 @@ class RequestProcessor:
             set_error(request.header.status, exc, executor=self.name, with_stacks=self._with_stacks)
         return request
 
-    def _apply_result(
-        self, request: jina_pb2.DataRequestProto, docs: DocumentArray, result: Any, method: str
-    ) -> None:
+    def _apply_result(self, request: jina_pb2.DataRequestProto, docs: DocumentArray, result: Any, method: str) -> None:
         if result is None:
             pass
         elif isinstance(result, DocumentArray):

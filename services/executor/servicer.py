@@ -96,4 +96,3 @@ def registrars(servicer: ExecutorServicer):
         lambda s: jina_pb2_grpc.add_JinaGatewayDryRunRPCServicer_to_server(servicer, s),
         lambda s: jina_pb2_grpc.add_JinaSingleDocumentRequestRPCServicer_to_server(servicer, s),
     ]
-

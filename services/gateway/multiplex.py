@@ -73,6 +73,10 @@ class MultiplexedCall:
                 await self._call.write(request)
         except (grpc.aio.AioRpcError, asyncio.InvalidStateError) as err:
             self._waiting.pop(request_id, None)
+            if future.done():
+                future.exception()  # the reader already failed it; mark it as seen
+            else:
+                future.cancel()
             raise self.broken or StreamBroken(grpc.StatusCode.UNAVAILABLE, str(err)) from None
         try:
             return await asyncio.wait_for(future, timeout)

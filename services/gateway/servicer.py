@@ -115,6 +115,3 @@ def registrars(servicer: GatewayServicer):
         lambda s: jina_pb2_grpc.add_JinaGatewayDryRunRPCServicer_to_server(servicer, s),
         lambda s: jina_pb2_grpc.add_JinaInfoRPCServicer_to_server(servicer, s),
     ]
-
-
-

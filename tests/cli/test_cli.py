@@ -58,15 +58,35 @@ def test_standalone_executor_and_gateway_serve_and_ping():
     services = [
         launcher.ServiceProcess(
             "enc",
-            launcher.python_argv("executor", "--uses", "tests.executors:Appender", "--uses-with", '{"letter": "+"}',
-                                 "--name", "enc", "--host", "127.0.0.1", "--port", str(executor_port)),
-            env, executor_port,
+            launcher.python_argv(
+                "executor",
+                "--uses",
+                "tests.executors:Appender",
+                "--uses-with",
+                '{"letter": "+"}',
+                "--name",
+                "enc",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(executor_port),
+            ),
+            env,
+            executor_port,
         ),
         launcher.ServiceProcess(
             "gateway",
-            launcher.python_argv("gateway", "--host", "127.0.0.1", "--port", str(gateway_port),
-                                 "--executors", f"enc=127.0.0.1:{executor_port}"),
-            env, gateway_port,
+            launcher.python_argv(
+                "gateway",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(gateway_port),
+                "--executors",
+                f"enc=127.0.0.1:{executor_port}",
+            ),
+            env,
+            gateway_port,
         ),
     ]
     for service in services:

@@ -33,7 +33,12 @@ def real_jina_env() -> dict[str, str]:
 def run_real_jina(python: str, script: str, *args: str, cwd: Path, timeout: float = 120) -> subprocess.CompletedProcess:
     return subprocess.run(
         [python, str(Path(__file__).parent / "realjina" / script), *args],
-        cwd=cwd, env=real_jina_env(), capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL,
+        cwd=cwd,
+        env=real_jina_env(),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        stdin=subprocess.DEVNULL,
     )
 
 
@@ -41,7 +46,11 @@ def start_real_jina(python: str, script: str, *args: str, cwd: Path) -> subproce
     """Start a real-Jina process that prints READY when it serves (cwd keeps our `jina` off its path)."""
     proc = subprocess.Popen(
         [python, str(Path(__file__).parent / "realjina" / script), *args],
-        cwd=cwd, env=real_jina_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        cwd=cwd,
+        env=real_jina_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
         stdin=subprocess.DEVNULL,
     )
     lines = []

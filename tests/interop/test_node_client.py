@@ -13,7 +13,9 @@ from tests.jina.test_status import DOCUMENTED_KEYS
 def test_node_client_status_unary_and_stream(node, served_flow):
     result = subprocess.run(
         [node, str(NODE_DIR / "client.js"), served_flow.addresses["gateway"]],
-        capture_output=True, text=True, timeout=60,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert result.returncode == 0, result.stderr
     out = json.loads(result.stdout)

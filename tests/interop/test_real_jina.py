@@ -52,8 +52,9 @@ def test_our_gateway_in_front_of_a_real_jina_executor(real_jina_python, tmp_path
 
         gateway = launcher.ServiceProcess(
             "gateway",
-            launcher.python_argv("gateway", "--port", str(flow_port), "--host", "127.0.0.1",
-                                 "--executors", f"real=127.0.0.1:{port}"),
+            launcher.python_argv(
+                "gateway", "--port", str(flow_port), "--host", "127.0.0.1", "--executors", f"real=127.0.0.1:{port}"
+            ),
             launcher.child_env(),
             flow_port,
         )
@@ -70,4 +71,3 @@ def test_our_gateway_in_front_of_a_real_jina_executor(real_jina_python, tmp_path
         assert time.monotonic() - started < 3
     finally:
         stop(proc)
-

@@ -11,8 +11,11 @@ from jina.documents import decode, docs_from_content, encode
 from jina.proto import jina_pb2
 
 json_leaf = st.one_of(
-    st.none(), st.booleans(), st.text(max_size=8),
-    st.floats(allow_nan=False, allow_infinity=False, width=64), st.integers(-(2**40), 2**40),
+    st.none(),
+    st.booleans(),
+    st.text(max_size=8),
+    st.floats(allow_nan=False, allow_infinity=False, width=64),
+    st.integers(-(2**40), 2**40),
 )
 json_value = st.recursive(
     json_leaf,

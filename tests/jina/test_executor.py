@@ -28,7 +28,14 @@ class Child(Multi):
 
 @pytest.mark.parametrize(
     ("given", "expected"),
-    [(None, "/"), ("", "/"), ("/", "/"), ("/index", "/index"), ("index", "/index"), (DEFAULT_ENDPOINT, DEFAULT_ENDPOINT)],
+    [
+        (None, "/"),
+        ("", "/"),
+        ("/", "/"),
+        ("/index", "/index"),
+        ("index", "/index"),
+        (DEFAULT_ENDPOINT, DEFAULT_ENDPOINT),
+    ],
 )
 def test_normalize_endpoint(given, expected):
     assert normalize_endpoint(given) == expected

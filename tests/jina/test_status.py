@@ -5,8 +5,22 @@ from jina.status import REPORTED_ENVS, ci_vendor, env_info, version_info
 
 # the keys of `_status` shown in the user's documentation
 DOCUMENTED_KEYS = {
-    "jina", "docarray", "jina-proto", "protobuf", "proto-backend", "grpcio", "pyyaml", "python", "platform",
-    "platform-release", "platform-version", "architecture", "processor", "uid", "session-id", "uptime",
+    "jina",
+    "docarray",
+    "jina-proto",
+    "protobuf",
+    "proto-backend",
+    "grpcio",
+    "pyyaml",
+    "python",
+    "platform",
+    "platform-release",
+    "platform-version",
+    "architecture",
+    "processor",
+    "uid",
+    "session-id",
+    "uptime",
     "ci-vendor",
 }
 

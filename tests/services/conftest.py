@@ -12,12 +12,28 @@ from jina.flow.ports import free_port
 from tests.conftest import ROOT
 
 
-def start_executor(uses: str, name: str, *extra: str) -> tuple[subprocess.Popen, int]:
-    port = free_port()
+def start_executor(uses: str, name: str, *extra: str, port: int | None = None) -> tuple[subprocess.Popen, int]:
+    port = port or free_port()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "jina", "executor", "--uses", uses, "--name", name, "--host", "127.0.0.1",
-         "--port", str(port), "--log-level", "WARNING", *extra],
-        cwd=ROOT, stdin=subprocess.DEVNULL,
+        [
+            sys.executable,
+            "-m",
+            "jina",
+            "executor",
+            "--uses",
+            uses,
+            "--name",
+            name,
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--log-level",
+            "WARNING",
+            *extra,
+        ],
+        cwd=ROOT,
+        stdin=subprocess.DEVNULL,
     )
     from jina.cli.ping import ping
 

@@ -4,6 +4,7 @@ import json
 import sys
 
 from docarray import Document, DocumentArray
+
 from jina import Client
 
 protocol, port, endpoint = sys.argv[1], int(sys.argv[2]), sys.argv[3]

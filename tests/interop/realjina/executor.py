@@ -2,7 +2,6 @@
 
 import sys
 
-from docarray import Document
 from jina import Deployment, Executor, requests
 
 

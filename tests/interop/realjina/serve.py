@@ -4,6 +4,7 @@ import sys
 
 import jina.orchestrate.orchestrator as orchestrator
 from docarray import Document
+
 from jina import Executor, Flow, requests
 
 # Jina looks up its public IP on every Flow start; this project's tests never call out.

@@ -24,7 +24,14 @@ def test_resolve_address(kwargs, expected):
 
 @pytest.mark.parametrize(
     "kwargs",
-    [{}, {"port": 0}, {"port": "abc"}, {"host": "ftp://x:1"}, {"host": "grpc://x:1", "port": 2}, {"port": 1, "protocol": "smtp"}],
+    [
+        {},
+        {"port": 0},
+        {"port": "abc"},
+        {"host": "ftp://x:1"},
+        {"host": "grpc://x:1", "port": 2},
+        {"port": 1, "protocol": "smtp"},
+    ],
 )
 def test_resolve_address_errors(kwargs):
     with pytest.raises(BadConfig):

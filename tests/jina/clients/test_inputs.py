@@ -42,7 +42,9 @@ def test_endless_generator_is_read_lazily():
 
 
 def test_parameters_and_target_executor_in_every_request():
-    requests = list(build_requests([Document(), Document()], request_size=1, parameters={"k": "v"}, target_executor="enc.*"))
+    requests = list(
+        build_requests([Document(), Document()], request_size=1, parameters={"k": "v"}, target_executor="enc.*")
+    )
     assert all(struct_to_dict(r.parameters) == {"k": "v"} for r in requests)
     assert all(r.header.target_executor == "enc.*" for r in requests)
     assert len({r.header.request_id for r in requests}) == 2

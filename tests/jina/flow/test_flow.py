@@ -75,9 +75,7 @@ def test_request_size_and_order(client):
     inputs = [Document(text=str(i)) for i in range(7)]
     responses = client.post("/", inputs, request_size=2, return_responses=True, results_in_order=True)
     assert [len(r.docs) for r in responses] == [2, 2, 2, 1]
-    assert client.post("/", inputs, request_size=3, results_in_order=True).texts[:7] == [
-        f"{i}ABC" for i in range(7)
-    ]
+    assert client.post("/", inputs, request_size=3, results_in_order=True).texts[:7] == [f"{i}ABC" for i in range(7)]
 
 
 def test_target_executor_limits_the_executors(client):

@@ -26,7 +26,11 @@ print('block returned', flush=True)
 
 def start_blocking_flow() -> tuple[subprocess.Popen, dict[str, int]]:
     proc = subprocess.Popen(
-        [sys.executable, "-c", SERVE], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        [sys.executable, "-c", SERVE],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
         env={**os.environ, "PYTHONPATH": str(ROOT)},
     )
     line = proc.stdout.readline()

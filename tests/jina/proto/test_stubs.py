@@ -64,7 +64,9 @@ def test_protoc_compiles_protos_for_cpp_and_java(tmp_path):
     files = [str(p.relative_to(protos)) for p in sorted(protos.rglob("*.proto"))]
     result = subprocess.run(
         [protoc, f"-I{protos}", f"--cpp_out={tmp_path / 'cpp'}", f"--java_out={tmp_path / 'java'}", *files],
-        capture_output=True, text=True, cwd=protos,
+        capture_output=True,
+        text=True,
+        cwd=protos,
     )
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "cpp" / "jina.pb.h").exists()
