@@ -21,9 +21,10 @@ import signal
 from collections.abc import Awaitable, Callable, Sequence
 
 import grpc
-from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_health.v1 import health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
+from jina.serve import health
 from jina.serve.options import server_options
 
 Registrar = Callable[[grpc.aio.Server], None]
@@ -77,7 +78,7 @@ class GrpcService:
         self._on_stopping = on_stopping
         self._on_closed = on_closed
         self._stop = asyncio.Event()
-        self._health = health.aio.HealthServicer()
+        self._health = health.HealthServicer()
 
     def request_stop(self) -> None:
         self._stop.set()
@@ -125,7 +126,7 @@ class GrpcService:
             await server.start()
             if self._on_started is not None:
                 await self._on_started()
-            await self._set_health(health_pb2.HealthCheckResponse.SERVING)
+            await self._set_health(health.SERVING)
         except BaseException as exc:
             notify_parent(self._ready_fd, {"status": "failed", "error": f"{type(exc).__name__}: {exc}"})
             raise
@@ -134,7 +135,7 @@ class GrpcService:
         notify_parent(self._ready_fd, {"status": "ready", "port": self.port, "pid": os.getpid()})
         await self._stop.wait()
         self._logger.debug("%s stopping (grace %.1fs)", self.name, self._grace)
-        await self._set_health(health_pb2.HealthCheckResponse.NOT_SERVING)
+        await self._health.shutdown()
         if self._on_stopping is not None:
             await self._on_stopping()
         await server.stop(self._grace)
