@@ -90,3 +90,13 @@ class BrokenInit(Executor):
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
         raise RuntimeError("cannot load the model")
+
+
+class AsyncSleeper(Executor):
+    """Sleeps `parameters['seconds']` without blocking others: completion order differs from request order."""
+
+    @requests
+    async def sleep(self, docs, parameters, **kwargs):
+        await asyncio.sleep(float(parameters.get("seconds", 0)))
+        for doc in docs:
+            doc.tags["slept"] = parameters.get("seconds", 0)
