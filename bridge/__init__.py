@@ -1,1 +1,1 @@
-"""The HTTP/WebSocket bridge process (transcodes into the gRPC gateway); built in a later issue."""
+"""The HTTP/WebSocket bridge: a separate process that transcodes HTTP and WebSocket into the gateway's gRPC."""

@@ -21,7 +21,7 @@ from jina.flow.ports import free_port, port_is_free
 
 _logger = logging.getLogger("jina.flow")
 
-# Flow options this version acts on, and those it accepts for the HTTP bridge (a later issue).
+# Flow options this version acts on: the gateway's, and those it hands to the HTTP/WebSocket bridge
 _OPTIONS = {"protocol", "port", "host", "prefetch", "timeout_send", "timeout_ready", "name", "debug"}
 _BRIDGE_OPTIONS = {
     "cors",
@@ -29,13 +29,11 @@ _BRIDGE_OPTIONS = {
     "no_debug_endpoints",
     "no_crud_endpoints",
     "uvicorn_kwargs",
-    "expose_graphql_endpoint",
     "title",
     "description",
-    "compression",
-    "ssl_certfile",
-    "ssl_keyfile",
 }
+# accepted by Jina, not acted on by this version yet: refused rather than silently ignored
+_NOT_YET = {"expose_graphql_endpoint", "compression", "ssl_certfile", "ssl_keyfile"}
 _ADD_OPTIONS = {"uses", "name", "uses_with", "host", "port"}
 
 #: seconds in-flight requests get to finish when a Flow stops
@@ -57,6 +55,25 @@ class _ExecutorConfig:
     uses_with: dict[str, Any] = field(default_factory=dict)
 
 
+def _assign_ports(protocols: list[str], port: Any) -> dict[str, int | None]:
+    """protocol → the port asked for (None: choose one). HTTP and WebSocket share the bridge's port."""
+    given = port if isinstance(port, (list, tuple)) else [port]
+    if port is not None and isinstance(port, (list, tuple)) and len(given) != len(protocols):
+        raise BadConfig(f"port: {len(given)} ports for {len(protocols)} protocols {protocols}")
+    ports: dict[str, int | None] = {}
+    for index, protocol in enumerate(protocols):
+        value = given[index] if index < len(given) else None
+        if value is not None and not (isinstance(value, int) and not isinstance(value, bool) and 0 < value < 65536):
+            raise BadConfig(f"port {value!r} is not a TCP port number")
+        ports[protocol] = value
+    http, websocket = ports.get("http"), ports.get("websocket")
+    if http and websocket and http != websocket:
+        raise BadConfig("HTTP and WebSocket are served by one bridge: give them the same port")
+    if "grpc" in ports and ports["grpc"] is not None and ports["grpc"] in (http, websocket):
+        raise BadConfig(f"port {ports['grpc']} is given to gRPC and to the bridge")
+    return ports
+
+
 class Flow:
     """Executors chained behind a gateway.
 
@@ -75,18 +92,16 @@ class Flow:
         timeout_ready: float = 600.0,
         **kwargs: Any,
     ):
-        _check_options(kwargs, _OPTIONS | _BRIDGE_OPTIONS, "Flow()")
+        _check_options(kwargs, _OPTIONS | _BRIDGE_OPTIONS | _NOT_YET, "Flow()")
+        for option in _NOT_YET & set(kwargs):
+            raise BadConfig(f"Flow({option}=...) is not supported by this version yet")
         protocols = protocol if isinstance(protocol, (list, tuple)) else [protocol]
-        self.protocols = [normalize_protocol(p) for p in protocols]
-        if self.protocols != ["grpc"]:
-            raise BadConfig(
-                f"protocol {protocol!r}: HTTP and WebSocket need the bridge, which this version does not ship yet"
-            )
-        if port is not None and not (isinstance(port, int) and 0 < port < 65536):
-            raise BadConfig(f"port {port!r} is not a TCP port number")
+        self.protocols = list(dict.fromkeys(normalize_protocol(p) for p in protocols))
+        if not self.protocols:
+            raise BadConfig("protocol: give at least one of grpc, http, websocket")
+        self._ports = _assign_ports(self.protocols, port)
         if not isinstance(prefetch, int) or prefetch < 0:
             raise BadConfig(f"prefetch must be an integer >= 0 (0 = no limit), got {prefetch!r}")
-        self._port = port
         self.host = host
         self.prefetch = prefetch
         self.timeout_send = timeout_send
@@ -97,6 +112,7 @@ class Flow:
         self._services: list[launcher.ServiceProcess] = []
         self._workdir: tempfile.TemporaryDirectory | None = None
         self._client = None
+        self._gateway_port: int | None = None
         self._lock = threading.Lock()
 
     # -- building ---------------------------------------------------------------------------
@@ -119,12 +135,34 @@ class Flow:
         self._executors.append(_ExecutorConfig(name=name, uses=uses, uses_with=dict(uses_with or {})))
         return self
 
+    def expose_endpoint(self, exec_endpoint: str, **options: Any) -> None:
+        """Serve an Executor endpoint at its own HTTP route (`path`, `methods`, `summary`, `tags`...)."""
+        if self._services:
+            raise BadConfig("cannot expose an endpoint of a running Flow")
+        if not isinstance(exec_endpoint, str):
+            raise BadConfig(f"expose_endpoint: {exec_endpoint!r} is not an endpoint")
+        exposed = dict(self.options.get("expose_endpoints") or {})
+        exposed[exec_endpoint] = options
+        self.options["expose_endpoints"] = exposed
+
+    @property
+    def ports(self) -> dict[str, int]:
+        """protocol → its public port (free ones are chosen on first access when none were given)."""
+        for protocol, port in self._ports.items():
+            if port is None:
+                shared = "websocket" if protocol == "http" else "http" if protocol == "websocket" else None
+                self._ports[protocol] = self._ports.get(shared) or free_port()
+        return dict(self._ports)  # type: ignore[arg-type]
+
     @property
     def port(self) -> int:
-        """The gateway's port (a free one is chosen on first access when none was given)."""
-        if self._port is None:
-            self._port = free_port()
-        return self._port
+        """The port of the first protocol."""
+        return self.ports[self.protocols[0]]
+
+    @property
+    def _bridge_port(self) -> int | None:
+        ports = self.ports
+        return ports.get("http") or ports.get("websocket")
 
     @property
     def protocol(self) -> str:
@@ -172,17 +210,34 @@ class Flow:
             )
             services.append(launcher.ServiceProcess(executor.name, launcher.python_argv("executor", *flags), env, port))
             addresses.append(f"{executor.name}=127.0.0.1:{port}")
+        ports = self.ports
+        public_grpc = "grpc" in ports
+        gateway_port = ports["grpc"] if public_grpc else free_port()
         flags = launcher.flags(
             name="gateway",
-            host=self.host,
-            port=self.port,
+            # without a public gRPC port the gateway only talks to the bridge, on loopback
+            host=self.host if public_grpc else "127.0.0.1",
+            port=gateway_port,
             prefetch=self.prefetch,
             timeout_send=self.timeout_send or None,
             **common,
         )
         if addresses:
             flags += ["--executors", *addresses]
-        services.append(launcher.ServiceProcess("gateway", launcher.python_argv("gateway", *flags), env, self.port))
+        services.append(launcher.ServiceProcess("gateway", launcher.python_argv("gateway", *flags), env, gateway_port))
+        self._gateway_port = gateway_port
+        bridge_port = self._bridge_port
+        if bridge_port is not None:
+            bridge_options = {k: v for k, v in self.options.items() if k in _BRIDGE_OPTIONS and v is not None}
+            bridge_options["debug"] = self.debug
+            flags = launcher.flags(
+                gateway=f"127.0.0.1:{gateway_port}",
+                host=self.host,
+                port=bridge_port,
+                config=json.dumps(bridge_options),
+                log_level=common["log_level"],
+            )
+            services.append(launcher.ServiceProcess("bridge", launcher.python_argv("bridge", *flags), env, bridge_port))
         return services
 
     def start(self) -> Flow:
@@ -190,8 +245,9 @@ class Flow:
             if self._services:
                 return self
             logs.configure("flow", logs.level_from_env("INFO"))
-            if self._port is not None and not port_is_free(self._port, self.host):
-                raise BadConfig(f"port {self._port} is already in use; choose another Flow(port=...)")
+            for port in set(self._ports.values()):
+                if port is not None and not port_is_free(port, self.host):
+                    raise BadConfig(f"port {port} is already in use; choose another Flow(port=...)")
             self._workdir = tempfile.TemporaryDirectory(prefix="jina-flow-")
             try:
                 self._services = self._plan()
@@ -201,15 +257,15 @@ class Flow:
             except BaseException:
                 self._stop_services()
                 raise
-        _logger.info("Flow is ready to serve: %s on %s:%d", "+".join(self.protocols), self.host, self.port)
+        where = ", ".join(f"{p} on {self.host}:{port}" for p, port in self.ports.items())
+        _logger.info("Flow is ready to serve: %s", where)
         return self
 
     def _stop_services(self) -> None:
-        gateway = [s for s in self._services if s.name == "gateway"]
-        executors = [s for s in self._services if s.name != "gateway"]
-        # the gateway first: it finishes what it is routing while the executors still serve
-        launcher.stop_all(gateway, STOP_GRACE)
-        launcher.stop_all(executors, STOP_GRACE)
+        # front to back: each finishes what it is passing on while the ones behind it still serve
+        for front in ("bridge", "gateway"):
+            launcher.stop_all([s for s in self._services if s.name == front], STOP_GRACE)
+        launcher.stop_all([s for s in self._services if s.name not in ("bridge", "gateway")], STOP_GRACE)
         self._services = []
         if self._workdir is not None:
             self._workdir.cleanup()
@@ -232,7 +288,8 @@ class Flow:
     @property
     def addresses(self) -> dict[str, str]:
         """name → host:port of every running process (executors listen on 127.0.0.1)."""
-        return {s.name: f"{'127.0.0.1' if s.name != 'gateway' else self.host}:{s.port}" for s in self._services}
+        public = {"bridge", "gateway"} if "grpc" in self.protocols else {"bridge"}
+        return {s.name: f"{self.host if s.name in public else '127.0.0.1'}:{s.port}" for s in self._services}
 
     @property
     def pids(self) -> dict[str, int]:
@@ -263,8 +320,9 @@ class Flow:
         if self._client is None:
             from jina.clients import Client
 
-            host = "127.0.0.1" if self.host in ("0.0.0.0", "::", "") else self.host
-            self._client = Client(host=host, port=self.port, protocol="grpc", prefetch=self.prefetch or None)
+            public_grpc = "grpc" in self.protocols
+            host = "127.0.0.1" if not public_grpc or self.host in ("0.0.0.0", "::", "") else self.host
+            self._client = Client(host=host, port=self._gateway_port, protocol="grpc", prefetch=self.prefetch or None)
         return self._client
 
     def post(self, on: str = "/", inputs: Any = None, **kwargs: Any):
@@ -275,4 +333,4 @@ class Flow:
 
     def __repr__(self) -> str:
         state = "running" if self._services else "stopped"
-        return f"<Flow {'+'.join(self.protocols)} port={self._port} executors={self.executor_names} {state}>"
+        return f"<Flow {'+'.join(self.protocols)} ports={self._ports} executors={self.executor_names} {state}>"

@@ -21,8 +21,9 @@ def test_samples_are_verbatim_copies_of_the_seed():
         assert sample.read_text().strip() in seed, f"{sample.name} differs from the seed"
 
 
-def test_seed_grpc_sample_prints_foo_was_called(tmp_path):
-    result = run_python(SAMPLES / "grpc_sample.py", cwd=tmp_path, timeout=60)
+@pytest.mark.parametrize("protocol", ["grpc", "http", "websocket"])
+def test_seed_sample_prints_foo_was_called(protocol, tmp_path):
+    result = run_python(SAMPLES / f"{protocol}_sample.py", cwd=tmp_path, timeout=60)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().splitlines()[-1] == "['foo was called']"
     assert not re.search(r"Traceback", result.stderr), result.stderr

@@ -1,0 +1,5 @@
+import sys
+
+from bridge.main import main
+
+sys.exit(main())

@@ -1,0 +1,260 @@
+"""The bridge as an ASGI application: HTTP routes and the WebSocket, transcoded onto the gateway."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from typing import Any
+
+import grpc
+from starlette.middleware.cors import CORSMiddleware
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
+
+from bridge import docs_ui, openapi
+from bridge.config import BridgeConfig
+from bridge.descriptors import MessageTypes, http_bindings, load_files
+from bridge.errors import HTTPError
+from bridge.gateway import GatewayLink
+from bridge.jina_json import failed_request_body, parse_data_request, render_data_response
+from bridge.routes import NoRoute, Route, RouteTable, build_routes
+from bridge.transcode import build_message, render_message
+from bridge.websocket import serve_websocket
+from jina.proto import jina_pb2
+from jina.wire import describe_error
+
+_logger = logging.getLogger("jina.bridge")
+
+_JSON_TYPES = ("application/json", "text/json")
+
+
+class _Disconnected(Exception):
+    pass
+
+
+def json_response(content: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    body = json.dumps(content, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
+    return Response(body, status_code=status, headers=headers, media_type="application/json")
+
+
+def error_response(error: HTTPError) -> Response:
+    return json_response(error.to_json(), error.status, error.headers)
+
+
+class Bridge:
+    """State shared by every request: the gateway link and the route table built from its protos."""
+
+    def __init__(self, config: BridgeConfig):
+        self.config = config
+        self.link: GatewayLink | None = None
+        self.table: RouteTable = build_routes(config, [])
+        self.types: MessageTypes | None = None
+        self.descriptor_source = "none"
+        self._watcher: asyncio.Task | None = None
+        self._openapi: dict | None = None
+
+    # -- lifecycle --------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        self.link = GatewayLink(self.config.gateway)
+        await self.load_routes(self.config.descriptor_timeout)
+        self._watcher = asyncio.ensure_future(self._reload_on_reconnect())
+
+    async def load_routes(self, timeout: float) -> None:
+        assert self.link is not None
+        files, source = await load_files(self.link.channel, timeout)
+        self.types = MessageTypes(files)
+        self.table = build_routes(self.config, http_bindings(files))
+        self.descriptor_source = source
+        self._openapi = None
+        _logger.info("routes from %s descriptors: %s", source, self.table.describe())
+
+    async def _reload_on_reconnect(self) -> None:
+        """Read the gateway's descriptors again whenever the channel becomes ready after a break."""
+        assert self.link is not None
+        channel = self.link.channel
+        state = channel.get_state(try_to_connect=False)
+        while True:
+            await channel.wait_for_state_change(state)
+            new = channel.get_state(try_to_connect=False)
+            if new == grpc.ChannelConnectivity.READY and state != grpc.ChannelConnectivity.READY:
+                try:
+                    await self.load_routes(self.config.descriptor_timeout)
+                except Exception:  # never let a reload failure stop the bridge
+                    _logger.exception("reloading the gateway's descriptors failed")
+            state = new
+
+    async def stop(self) -> None:
+        if self._watcher is not None:
+            self._watcher.cancel()
+        if self.link is not None:
+            await self.link.close()
+
+    # -- HTTP -------------------------------------------------------------------------------
+
+    async def handle_http(self, scope: Scope, receive: Receive, send: Send) -> None:
+        request = Request(scope, receive)
+        try:
+            response = await self._respond(request)
+        except HTTPError as error:
+            response = error_response(error)
+        except _Disconnected:
+            return
+        except Exception as exc:  # a bug must cost one request, never the bridge
+            _logger.exception("unexpected error on %s %s", request.method, request.url.path)
+            response = error_response(HTTPError(500, f"internal error in the bridge: {type(exc).__name__}"))
+        await response(scope, receive, send)
+
+    async def _respond(self, request: Request) -> Response:
+        path, verb = request.url.path, request.method
+        special = self._special(path, verb)
+        if special is not None:
+            return special
+        try:
+            route, bound = self.table.match(verb, path)
+        except NoRoute as missing:
+            if missing.allowed:
+                raise HTTPError(
+                    405,
+                    f"{verb} is not allowed on {path}; use {', '.join(missing.allowed)}",
+                    headers={"Allow": ", ".join(missing.allowed)},
+                ) from None
+            raise HTTPError(404, f"no route for {verb} {path}; see /docs for the routes") from None
+        if route.kind == "health":
+            return await self._health()
+        raw = await self._read_body(request) if route.body else b""
+        if route.kind == "jina":
+            return await self._jina(route, self._json(raw, request))
+        return await self._rpc(route, bound, raw, request)
+
+    def _special(self, path: str, verb: str) -> Response | None:
+        if verb not in ("GET", "HEAD"):
+            return None
+        if path == "/openapi.json":
+            if self._openapi is None:
+                self._openapi = openapi.build(self.config, self.table, self.types)
+            return json_response(self._openapi)
+        return docs_ui.respond(path)
+
+    async def _read_body(self, request: Request) -> bytes:
+        limit = self.config.max_body_bytes
+        declared = request.headers.get("content-length")
+        if declared and declared.isdigit() and int(declared) > limit:
+            raise HTTPError(413, f"the body ({declared} bytes) is over the limit of {limit} bytes")
+        chunks, size = [], 0
+        try:
+            async for chunk in request.stream():
+                size += len(chunk)
+                if size > limit:
+                    raise HTTPError(413, f"the body is over the limit of {limit} bytes")
+                chunks.append(chunk)
+        except OSError:
+            raise _Disconnected from None
+        except Exception as exc:
+            if type(exc).__name__ == "ClientDisconnect":
+                raise _Disconnected from None
+            raise
+        return b"".join(chunks)
+
+    @staticmethod
+    def _json(raw: bytes, request: Request) -> Any:
+        content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if content_type and content_type not in _JSON_TYPES and not content_type.endswith("+json"):
+            raise HTTPError(415, f"send JSON (content-type: application/json), not {content_type}")
+        if not raw.strip():
+            return None
+        try:
+            return json.loads(raw)
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise HTTPError(400, f"the body is not valid JSON: {exc}") from None
+
+    async def _health(self) -> Response:
+        assert self.link is not None
+        serving, said = await self.link.serving()
+        if not serving:
+            raise HTTPError(503, f"the gateway at {self.config.gateway} is not serving: {said}")
+        return json_response({})
+
+    async def _jina(self, route: Route, body: Any) -> Response:
+        assert self.link is not None
+        data_request = parse_data_request(body, route.exec_endpoint)
+        try:
+            response = await self.link.process(data_request)
+        except grpc.aio.AioRpcError as err:
+            error = HTTPError.from_grpc(err.code(), err.details() or "")
+            name = "InternalNetworkError" if error.status in (503, 504) else err.code().name
+            error.body = failed_request_body(data_request, name, error.message)
+            raise error from None
+        rendered = render_data_response(response, with_stacks=self.config.debug)
+        if response.header.status.code == jina_pb2.StatusProto.ERROR:
+            name = response.header.status.exception.name
+            status = 503 if name == "InternalNetworkError" else 500
+            raise HTTPError(
+                status,
+                describe_error(response.header.status),
+                grpc_status=grpc.StatusCode.UNAVAILABLE if status == 503 else grpc.StatusCode.UNKNOWN,
+                body=rendered,
+            )
+        return json_response(rendered)
+
+    async def _rpc(self, route: Route, bound: dict[str, str], raw: bytes, request: Request) -> Response:
+        assert self.link is not None and self.types is not None and route.rpc is not None
+        request_cls = self.types.get(route.rpc.input_type)
+        response_cls = self.types.get(route.rpc.output_type)
+        if raw:
+            self._json(b"", request)  # content-type check only
+        message = build_message(
+            request_cls,
+            body=route.body,
+            raw_body=raw,
+            path_values=bound,
+            query=list(request.query_params.multi_items()),
+        )
+        try:
+            reply = await self.link.unary(route.rpc.path, request_cls, response_cls)(message)
+        except grpc.aio.AioRpcError as err:
+            raise HTTPError.from_grpc(err.code(), err.details() or "") from None
+        return json_response(render_message(reply, route.response_body))
+
+
+class BridgeApp:
+    """ASGI entry point: lifespan starts/stops the Bridge; HTTP and WebSocket go to it."""
+
+    def __init__(self, config: BridgeConfig):
+        self.bridge = Bridge(config)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        kind = scope["type"]
+        if kind == "http":
+            await self.bridge.handle_http(scope, receive, send)
+        elif kind == "websocket":
+            await serve_websocket(self.bridge, scope, receive, send)
+        elif kind == "lifespan":
+            await self._lifespan(receive, send)
+
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                try:
+                    await self.bridge.start()
+                except Exception as exc:
+                    await send({"type": "lifespan.startup.failed", "message": f"{type(exc).__name__}: {exc}"})
+                    return
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                await self.bridge.stop()
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+
+def create_app(config: BridgeConfig):
+    app = BridgeApp(config)
+    if config.cors:
+        origins = ["*"] if config.cors is True else list(config.cors)
+        return CORSMiddleware(
+            app, allow_origins=origins, allow_credentials=True, allow_methods=["*"], allow_headers=["*"]
+        ), app
+    return app, app

@@ -1,0 +1,140 @@
+"""`jina bridge`: serve HTTP and WebSocket for a gateway, transcoding into its gRPC services."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import socket
+import sys
+import traceback
+from collections.abc import Sequence
+
+import uvicorn
+
+from bridge.app import create_app
+from bridge.config import BridgeConfig, ConfigError
+from jina import logs
+from jina.serve.cli_common import inherited_fd
+from jina.serve.service import notify_parent
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="jina bridge",
+        description="Serve HTTP and WebSocket in front of a gateway: routes come from the gateway's "
+        "google.api.http annotations (read by server reflection) plus Jina's CRUD and custom endpoints.",
+    )
+    parser.add_argument("--gateway", required=True, metavar="HOST:PORT", help="the gateway's gRPC address")
+    parser.add_argument("--host", default="0.0.0.0", help="address to bind (default: %(default)s)")
+    parser.add_argument("--port", type=int, default=8080, help="port to listen on (default: %(default)s)")
+    parser.add_argument("--cors", action="store_true", help="let browsers on other origins call the API")
+    parser.add_argument("--no-debug-endpoints", action="store_true", help="hide /status, /dry_run, /post ...")
+    parser.add_argument("--no-crud-endpoints", action="store_true", help="hide /index, /search, /update, /delete")
+    parser.add_argument(
+        "--expose-endpoints",
+        default=None,
+        metavar="JSON",
+        help='executor endpoints to expose: {"/foo": {"methods": ["PUT"], "summary": "..."}}',
+    )
+    parser.add_argument("--uvicorn-kwargs", default=None, metavar="JSON", help="passed to uvicorn unchanged")
+    parser.add_argument("--title", default=None, help="the OpenAPI title")
+    parser.add_argument("--description", default=None, help="the OpenAPI description")
+    parser.add_argument("--max-body-bytes", type=int, default=None, help="largest request body accepted")
+    parser.add_argument("--debug", action="store_true", help="include Python stack traces in error bodies")
+    parser.add_argument("--config", default=None, metavar="JSON", help="the whole configuration as JSON (overrides)")
+    parser.add_argument("--log-level", default=None, help="DEBUG, INFO, WARNING or ERROR")
+    parser.add_argument("--ready-fd", type=int, default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--lifeline-fd", type=int, default=None, help=argparse.SUPPRESS)
+    return parser
+
+
+def config_from_args(args: argparse.Namespace) -> BridgeConfig:
+    if args.config:
+        data = json.loads(args.config)
+        data.setdefault("gateway", args.gateway)
+        data.setdefault("host", args.host)
+        data.setdefault("port", args.port)
+        return BridgeConfig.build(data.pop("gateway"), **data)
+    options = {
+        "host": args.host,
+        "port": args.port,
+        "cors": args.cors,
+        "no_debug_endpoints": args.no_debug_endpoints,
+        "no_crud_endpoints": args.no_crud_endpoints,
+        "debug": args.debug,
+    }
+    if args.expose_endpoints:
+        options["expose_endpoints"] = json.loads(args.expose_endpoints)
+    if args.uvicorn_kwargs:
+        options["uvicorn_kwargs"] = json.loads(args.uvicorn_kwargs)
+    for name in ("title", "description", "max_body_bytes"):
+        if getattr(args, name) is not None:
+            options[name] = getattr(args, name)
+    return BridgeConfig.build(args.gateway, **options)
+
+
+class BridgeServer(uvicorn.Server):
+    """uvicorn, telling the Flow when it listens and stopping when the Flow's process is gone."""
+
+    def __init__(self, config: uvicorn.Config, ready_fd: int | None, lifeline_fd: int | None):
+        super().__init__(config)
+        self._ready_fd = ready_fd
+        self._lifeline_fd = lifeline_fd
+
+    async def startup(self, sockets=None) -> None:
+        await super().startup(sockets)
+        if not self.started:
+            notify_parent(self._ready_fd, {"status": "failed", "error": "the bridge could not start (see its log)"})
+            return
+        if self._lifeline_fd is not None:
+            loop = asyncio.get_running_loop()
+            fd = self._lifeline_fd
+
+            def parent_gone() -> None:
+                loop.remove_reader(fd)
+                self.should_exit = True
+
+            loop.add_reader(fd, parent_gone)
+        notify_parent(self._ready_fd, {"status": "ready", "port": self.config.port, "pid": os.getpid()})
+
+
+def _check_port(host: str, port: int) -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(("" if host == "0.0.0.0" else host, port))
+        except OSError:
+            raise OSError(f"cannot listen on {host}:{port}: port {port} is already in use") from None
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logger = logs.configure("bridge", args.log_level)
+    ready_fd = inherited_fd(args.ready_fd)
+    lifeline_fd = inherited_fd(args.lifeline_fd)
+    try:
+        config = config_from_args(args)
+        _check_port(config.host, config.port)
+        app, _ = create_app(config)
+        options = {
+            "host": config.host,
+            "port": config.port,
+            "loop": "asyncio",  # grpc.aio's poller is written for asyncio's loop
+            "log_level": logs.level_from_env("WARNING").lower() if args.log_level is None else args.log_level.lower(),
+            "ws_max_size": config.max_body_bytes,
+            "lifespan": "on",
+            **config.uvicorn_kwargs,
+        }
+        server = BridgeServer(uvicorn.Config(app, **options), ready_fd, lifeline_fd)
+    except (ConfigError, OSError, ValueError, TypeError) as exc:
+        notify_parent(ready_fd, {"status": "failed", "error": f"{type(exc).__name__}: {exc}"})
+        print(f"jina bridge: {exc}", file=sys.stderr)
+        return 1
+    except Exception:
+        notify_parent(ready_fd, {"status": "failed", "error": traceback.format_exc()})
+        raise
+    logger.info("bridge for gateway %s on %s:%d", config.gateway, config.host, config.port)
+    server.run()
+    return 0 if server.started else 1

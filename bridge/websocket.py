@@ -1,0 +1,186 @@
+"""Jina's WebSocket protocol at `/`, onto one gateway `JinaRPC.Call` stream per connection.
+
+Sub-protocol `json` (the default): each text frame is a `/post`-shaped JSON object, answered by
+a text frame of Jina's response JSON; `{}` ends the input. Sub-protocol `bytes`: each binary
+frame is a serialized DataRequestProto, answered by one; the one-byte frame `b"\\x00"` ends
+the input. Requests and responses flow independently (full duplex, matched by request id), so
+the gateway's prefetch limit, which applies per stream and therefore per connection, only slows
+reading and can never deadlock the answers (Jina #4990). A frame the bridge cannot read gets an
+error frame in-band; the connection goes on. A gateway failure closes the socket with 1011 and a
+reason of at most 123 bytes (RFC 6455 §5.5); a client leaving at any time cancels its stream.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from typing import TYPE_CHECKING
+
+import grpc
+from google.protobuf import empty_pb2
+from google.protobuf.message import DecodeError
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from bridge.errors import HTTPError
+from bridge.jina_json import parse_data_request, render_data_response
+from jina.proto import jina_pb2
+from jina.serve.stream import PREFETCH_KEY
+
+if TYPE_CHECKING:
+    from bridge.app import Bridge
+
+_logger = logging.getLogger("jina.bridge")
+
+END_OF_INPUT_BYTES = b"\x00"
+#: RFC 6455 §5.5: a close frame's payload is at most 125 bytes, 2 of which hold the code
+MAX_CLOSE_REASON = 123
+
+
+def close_reason(text: str) -> str:
+    """Cut to 123 UTF-8 bytes without splitting a character."""
+    data = text.encode()
+    if len(data) <= MAX_CLOSE_REASON:
+        return text
+    return data[: MAX_CLOSE_REASON - 3].decode(errors="ignore") + "..."
+
+
+class _Connection:
+    def __init__(self, bridge: Bridge, websocket: WebSocket, mode: str):
+        self.bridge = bridge
+        self.websocket = websocket
+        self.mode = mode
+        self._send_lock = asyncio.Lock()
+
+    async def send_frame(self, payload: bytes | str) -> None:
+        async with self._send_lock:
+            if isinstance(payload, bytes):
+                await self.websocket.send_bytes(payload)
+            else:
+                await self.websocket.send_text(payload)
+
+    async def send_error(self, error: HTTPError, request_id: str = "") -> None:
+        if self.mode == "json":
+            await self.send_frame(json.dumps(error.to_json()))
+            return
+        response = jina_pb2.DataRequestProto()
+        response.header.request_id = request_id
+        response.header.status.code = jina_pb2.StatusProto.ERROR
+        response.header.status.description = error.message
+        response.header.status.exception.name = "BadRequest"
+        response.header.status.exception.args.append(error.message)
+        await self.send_frame(response.SerializeToString())
+
+    def to_request(self, message: dict) -> bytes | None:
+        """The gRPC message for a client frame; None for end-of-input. Raises HTTPError."""
+        if self.mode == "json":
+            text = message.get("text")
+            if text is None:
+                raise HTTPError(400, "this connection speaks the `json` sub-protocol: send text frames")
+            try:
+                body = json.loads(text)
+            except ValueError as exc:
+                raise HTTPError(400, f"the frame is not valid JSON: {exc}") from None
+            if body == {}:
+                return None
+            return parse_data_request(body).SerializeToString()
+        data = message.get("bytes")
+        if data is None:
+            raise HTTPError(400, "this connection speaks the `bytes` sub-protocol: send binary frames")
+        if data == END_OF_INPUT_BYTES:
+            return None
+        try:
+            jina_pb2.DataRequestProto.FromString(data)  # refuse garbage here, not on the shared stream
+        except DecodeError:
+            raise HTTPError(400, "the frame is not a serialized jina.DataRequestProto") from None
+        return data
+
+    def to_frame(self, response: bytes) -> bytes | str:
+        if self.mode == "bytes":
+            return response
+        parsed = jina_pb2.DataRequestProto.FromString(response)
+        return json.dumps(render_data_response(parsed, with_stacks=self.bridge.config.debug))
+
+
+async def _pump_requests(connection: _Connection, call) -> None:
+    """Client frames → the gateway stream, until end-of-input or the client leaves."""
+    websocket = connection.websocket
+    while True:
+        message = await websocket.receive()
+        if message["type"] == "websocket.disconnect":
+            raise WebSocketDisconnect(message.get("code", 1000))
+        try:
+            request = connection.to_request(message)
+        except HTTPError as error:
+            await connection.send_error(error)
+            continue
+        if request is None:
+            await call.done_writing()
+            return
+        await call.write(request)
+
+
+async def _serve_data(bridge: Bridge, websocket: WebSocket) -> None:
+    offered = websocket.scope.get("subprotocols") or []
+    mode = "bytes" if "bytes" in offered else "json"
+    await websocket.accept(subprotocol=mode if mode in offered else None)
+    connection = _Connection(bridge, websocket, mode)
+    assert bridge.link is not None
+    metadata = []
+    prefetch = websocket.query_params.get("prefetch")
+    if prefetch and prefetch.isdigit():
+        metadata.append((PREFETCH_KEY, prefetch))
+    call = bridge.link.raw_call(metadata=metadata or None)
+    reader = asyncio.ensure_future(_pump_requests(connection, call))
+    try:
+        async for response in call:
+            await connection.send_frame(connection.to_frame(response))
+        # the gateway answered everything after end-of-input
+        await reader
+        await websocket.close(1000)
+    except grpc.aio.AioRpcError as err:
+        if err.code() != grpc.StatusCode.CANCELLED:
+            reason = close_reason(f"gateway error: {err.code().name}: {err.details()}")
+            await websocket.close(1011, reason)
+    except (WebSocketDisconnect, RuntimeError, OSError):
+        pass  # the client left
+    finally:
+        reader.cancel()
+        call.cancel()
+        try:
+            await reader
+        except (asyncio.CancelledError, WebSocketDisconnect, grpc.aio.AioRpcError, RuntimeError, OSError):
+            pass
+
+
+async def _serve_dry_run(bridge: Bridge, websocket: WebSocket) -> None:
+    """Jina's `/dry_run` socket: any frame is answered with the gateway's dry-run StatusProto."""
+    await websocket.accept()
+    assert bridge.link is not None
+    call = bridge.link.unary("/jina.JinaGatewayDryRunRPC/dry_run", empty_pb2.Empty, jina_pb2.StatusProto)
+    try:
+        while True:
+            message = await websocket.receive()
+            if message["type"] == "websocket.disconnect":
+                return
+            try:
+                status = await call(empty_pb2.Empty())
+            except grpc.aio.AioRpcError as err:
+                status = jina_pb2.StatusProto(code=jina_pb2.StatusProto.ERROR, description=err.details() or "")
+            await websocket.send_bytes(status.SerializeToString())
+    except (WebSocketDisconnect, RuntimeError, OSError):
+        return
+
+
+async def serve_websocket(bridge: Bridge, scope, receive, send) -> None:
+    websocket = WebSocket(scope, receive, send)
+    path = scope.get("path", "/")
+    try:
+        if path == "/":
+            await _serve_data(bridge, websocket)
+        elif path == "/dry_run":
+            await _serve_dry_run(bridge, websocket)
+        else:
+            await websocket.close(1008)  # refuses the handshake: there is no such socket
+    except Exception:  # whatever a client does, the bridge stays up
+        _logger.exception("WebSocket connection failed")
