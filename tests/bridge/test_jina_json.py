@@ -1,0 +1,85 @@
+from __future__ import annotations
+
+import pytest
+
+from bridge.errors import HTTPError
+from bridge.jina_json import parse_data_request, render_data_response
+from jina.proto import jina_pb2
+from jina.wire import struct_to_dict
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"data": [{"text": "a"}], "execEndpoint": "/x", "targetExecutor": "e.*", "parameters": {"k": 1}},
+        {"data": [{"text": "a"}], "exec_endpoint": "/x", "target_executor": "e.*", "parameters": {"k": 1}},
+        {"data": {"docs": [{"text": "a"}]}, "exec_endpoint": "/x", "targetExecutor": "e.*", "parameters": {"k": 1}},
+    ],
+)
+def test_camel_snake_and_legacy_docs_forms(body):
+    request = parse_data_request(body)
+    assert request.header.exec_endpoint == "/x"
+    assert request.header.target_executor == "e.*"
+    assert struct_to_dict(request.parameters) == {"k": 1.0}
+    assert [d.text for d in request.data.docs.docs] == ["a"]
+    assert request.header.request_id
+
+
+def test_camel_case_wins_and_route_endpoint_wins():
+    assert parse_data_request({"execEndpoint": "/a", "exec_endpoint": "/b"}).header.exec_endpoint == "/a"
+    assert parse_data_request({"execEndpoint": "/a"}, exec_endpoint="/index").header.exec_endpoint == "/index"
+    assert parse_data_request(None).header.exec_endpoint == "/"
+
+
+def test_jina_clients_header_and_routes_are_accepted():
+    request = parse_data_request({"header": {"request_id": "abc", "exec_endpoint": "/"}, "routes": [], "data": []})
+    assert request.header.request_id == "abc"
+
+
+@pytest.mark.parametrize(
+    ("body", "where"),
+    [
+        ([], "body"),
+        ({"data": "x"}, "data"),
+        ({"data": [{"text": 1}]}, "data[0].text"),
+        ({"data": [{"tags": []}]}, "data[0].tags"),
+        ({"data": [{"embedding": [[1, 2], [3]]}]}, "data[0].embedding"),
+        ({"data": [{"blob": "not base64!"}]}, "data[0].blob"),
+        ({"parameters": []}, "parameters"),
+        ({"execEndpoint": 3}, "execEndpoint"),
+        ({"paramters": {}}, "paramters"),
+    ],
+)
+def test_wrong_types_are_422_naming_the_place(body, where):
+    with pytest.raises(HTTPError) as info:
+        parse_data_request(body)
+    assert info.value.status == 422
+    assert info.value.message.startswith(where)
+
+
+def test_render_response_shape():
+    response = jina_pb2.DataRequestProto()
+    response.header.request_id = "r"
+    response.header.exec_endpoint = "/"
+    route = response.routes.add(executor="gateway")
+    route.start_time.FromSeconds(1_700_000_000)
+    response.data.docs.docs.add(id="d", text="t")
+    rendered = render_data_response(response)
+    assert rendered["header"] == {"requestId": "r", "status": None, "execEndpoint": "/", "targetExecutor": ""}
+    assert rendered["routes"] == [
+        {"executor": "gateway", "startTime": "2023-11-14T22:13:20+00:00", "endTime": None, "status": None}
+    ]
+    assert rendered["data"][0]["text"] == "t" and rendered["data"][0]["tags"] is None
+    assert rendered["parameters"] == {}
+
+
+def test_stacks_only_when_asked():
+    response = jina_pb2.DataRequestProto()
+    status = response.header.status
+    status.code = jina_pb2.StatusProto.ERROR
+    status.exception.name = "ValueError"
+    status.exception.stacks.append("Traceback ...")
+    assert render_data_response(response)["header"]["status"]["exception"]["stacks"] == []
+    assert render_data_response(response, with_stacks=True)["header"]["status"]["exception"]["stacks"] == [
+        "Traceback ..."
+    ]
