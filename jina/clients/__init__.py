@@ -20,8 +20,8 @@ def Client(  # noqa: N802 (Jina's spelling: a factory that reads like a class)
     """A client of a Flow's gateway.
 
     `Client(port=12345)` talks gRPC to localhost; `protocol='http'`/`'websocket'` go through the
-    bridge; `host='grpcs://example.com:443'` sets protocol, TLS and port at once. With
-    `asyncio=True`, `post()` is an async generator.
+    bridge (`tls=True`: https/wss); `host='grpcs://example.com:443'` sets protocol, TLS and port
+    at once. With `asyncio=True`, `post()` is an async generator.
     """
     address = resolve_address(host, port, protocol, tls)
     if address.protocol == "grpc":
@@ -32,7 +32,23 @@ def Client(  # noqa: N802 (Jina's spelling: a factory that reads like a class)
         from jina.clients.grpc import GRPCClient
 
         return GRPCClient(address, prefetch=prefetch)
-    raise BadConfig(f"protocol {address.protocol!r}: this client speaks gRPC only for now")
+    if address.protocol == "http":
+        if asyncio:
+            from jina.clients.http import AsyncHTTPClient
+
+            return AsyncHTTPClient(address, prefetch=prefetch)
+        from jina.clients.http import HTTPClient
+
+        return HTTPClient(address, prefetch=prefetch)
+    if address.protocol == "websocket":
+        if asyncio:
+            from jina.clients.websocket import AsyncWebSocketClient
+
+            return AsyncWebSocketClient(address, prefetch=prefetch)
+        from jina.clients.websocket import WebSocketClient
+
+        return WebSocketClient(address, prefetch=prefetch)
+    raise BadConfig(f"protocol {address.protocol!r} has no client")
 
 
 __all__ = ["Client"]

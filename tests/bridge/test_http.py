@@ -8,7 +8,7 @@ import pytest
 from google.protobuf import empty_pb2
 
 from jina import Flow
-from jina.proto import jina_pb2, jina_pb2_grpc
+from jina.proto import jina_pb2_grpc
 from tests import executors
 
 CAMEL = {"data": [{"text": "hello"}], "execEndpoint": "/index", "targetExecutor": "", "parameters": {"k": "v"}}

@@ -1,0 +1,496 @@
+"""The HTTP clients: each request of a `post()` is one `POST /post` with Jina's JSON body, over one pooled client.
+
+A request goes out as `{"header", "parameters", "data", "execEndpoint", "targetExecutor"}` (what
+Jina's HTTP gateway and this project's bridge read) and comes back as Jina's response JSON, which
+is turned back into a `DataRequestProto` so that `ResultCollector` treats it exactly like a gRPC
+response. The mapping functions here are pure; the WebSocket clients reuse them for JSON frames.
+
+Errors: a body carrying Jina's header is a response (an error status raises `ExecutorError` as
+over gRPC, whatever the HTTP status); 404 is `BadClient`; 503/504 are `InternalNetworkError`;
+any other failure is `BadServer`, and an unreachable gateway is a `ConnectionError`. Failures
+that produced no response go to `on_error` when given, like a broken gRPC stream does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import threading
+import weakref
+from collections.abc import Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from typing import Any
+
+import httpx
+from google.protobuf import json_format
+
+from jina.clients.grpc import DEFAULT_WINDOW
+from jina.clients.hosts import Address
+from jina.clients.inputs import InputType, build_requests
+from jina.clients.response import Response
+from jina.clients.results import Callback, ResultCollector
+from jina.docjson import DocumentJsonError, documents_from_json, documents_to_json
+from jina.documents import DocumentArray
+from jina.excepts import BadClient, BadServer, InternalNetworkError
+from jina.proto import jina_pb2
+
+#: requests of one synchronous post() in flight at once: each needs a thread and a connection,
+#: and a handful already keeps a gateway busy (the async client is bounded by prefetch only)
+HTTP_WORKERS = 8
+
+# Executors may take as long as they need (the gRPC client has no deadline either); only
+# opening a connection is bounded, so that a wrong address fails instead of hanging.
+_TIMEOUT = httpx.Timeout(None, connect=10.0)
+
+#: what a failed call of one request raises; post() hands these to on_error when given
+FAILURES = (ConnectionError, BadServer, BadClient)
+
+_MAX_BODY_IN_MESSAGE = 300
+
+
+# -- the JSON mapping (pure) -----------------------------------------------------------------
+
+
+def request_to_json(request: jina_pb2.DataRequestProto) -> dict[str, Any]:
+    """A request as Jina's HTTP body: documents in Jina's JSON, header and parameters as protobuf JSON."""
+    header = request.header
+    return {
+        "header": json_format.MessageToDict(header),
+        "parameters": json_format.MessageToDict(request.parameters),
+        "data": documents_to_json(request.data.docs),
+        "execEndpoint": header.exec_endpoint or "/",
+        "targetExecutor": header.target_executor,
+    }
+
+
+def encode_json(body: dict[str, Any]) -> bytes:
+    # compact, and NaN allowed as Jina's client (aiohttp's json.dumps) sends it
+    return json.dumps(body, separators=(",", ":")).encode()
+
+
+def response_from_json(body: Any) -> jina_pb2.DataRequestProto:
+    """Jina's response JSON → DataRequestProto; anything else is a BadServer saying what is wrong."""
+    if not isinstance(body, dict):
+        raise BadServer(f"the gateway's answer is not a JSON object: {_excerpt(body)}")
+    rest = {key: value for key, value in body.items() if key != "data"}
+    proto = jina_pb2.DataRequestProto()
+    try:
+        json_format.ParseDict(rest, proto, ignore_unknown_fields=True)
+        docs = documents_from_json(body.get("data"))
+    except (json_format.ParseError, DocumentJsonError) as exc:
+        raise BadServer(f"the gateway's answer is not Jina's response JSON: {exc}") from None
+    proto.data.docs.CopyFrom(docs)
+    return proto
+
+
+def has_error_header(body: Any) -> bool:
+    """Whether a body is Jina's response carrying an error status (which then speaks for itself)."""
+    if not isinstance(body, dict):
+        return False
+    header = body.get("header")
+    status = header.get("status") if isinstance(header, dict) else None
+    if not isinstance(status, dict):
+        return False
+    code = status.get("code")
+    return code in (jina_pb2.StatusProto.ERROR, "ERROR")
+
+
+def error_message(body: Any, text: str) -> str:
+    """The most specific message of an error body: Jina's status description, the bridge's `error`, or the text."""
+    if isinstance(body, dict):
+        header = body.get("header")
+        status = header.get("status") if isinstance(header, dict) else None
+        if isinstance(status, dict) and status.get("description"):
+            return str(status["description"])
+        error = body.get("error")
+        if isinstance(error, dict):
+            error = error.get("message") or error.get("description") or json.dumps(error)
+        if error:
+            return str(error)
+        if body.get("detail"):
+            return str(body["detail"])
+    return _excerpt(text)
+
+
+def parse_reply(status: int, content: bytes, url: str) -> jina_pb2.DataRequestProto:
+    """Map one HTTP answer to a response or raise what it stands for (see the module docstring)."""
+    try:
+        body: Any = json.loads(content) if content else None
+    except ValueError:
+        body = None
+    text = content.decode("utf-8", "replace")
+    if status == 404:
+        raise BadClient(f"no such endpoint {url} (HTTP 404): {error_message(body, text)}")
+    if status in (503, 504):
+        response = None
+        if isinstance(body, dict) and "header" in body:
+            try:
+                response = Response(response_from_json(body))
+            except BadServer:
+                pass
+        raise InternalNetworkError(
+            f"the gateway at {url} could not reach an executor (HTTP {status}): {error_message(body, text)}",
+            response=response,
+        )
+    if 200 <= status < 300 or has_error_header(body):
+        # an error status inside Jina's body is the executor's error, reported like over gRPC
+        if body is None:
+            raise BadServer(f"{url} answered HTTP {status} with a body that is not JSON: {_excerpt(text)}")
+        return response_from_json(body)
+    raise BadServer(f"{url} answered HTTP {status}: {error_message(body, text)}")
+
+
+def status_from_json(body: Any) -> jina_pb2.StatusProto:
+    status = jina_pb2.StatusProto()
+    if isinstance(body, dict):
+        json_format.ParseDict(body, status, ignore_unknown_fields=True)
+    return status
+
+
+def base_url(address: Address, secure_scheme: str, plain_scheme: str) -> str:
+    return f"{secure_scheme if address.tls else plain_scheme}://{address.target}"
+
+
+def _excerpt(value: Any) -> str:
+    text = value if isinstance(value, str) else repr(value)
+    return text if len(text) <= _MAX_BODY_IN_MESSAGE else text[:_MAX_BODY_IN_MESSAGE] + "..."
+
+
+def _transport_error(url: str, err: httpx.TransportError) -> ConnectionError:
+    return ConnectionError(f"HTTP request to {url} failed: {type(err).__name__}: {err or 'no details'}")
+
+
+def _reply_to_proto(reply: httpx.Response, url: str) -> jina_pb2.DataRequestProto:
+    return parse_reply(reply.status_code, reply.content, url)
+
+
+_HEADERS = {"content-type": "application/json", "accept": "application/json"}
+
+
+# -- synchronous -----------------------------------------------------------------------------
+
+
+def _release(http: httpx.Client, pool: ThreadPoolExecutor) -> None:
+    pool.shutdown(wait=False, cancel_futures=True)
+    http.close()
+
+
+class HTTPClient:
+    """Synchronous client of a Flow's HTTP endpoint (what `Client(protocol='http')` returns).
+
+    One `httpx.Client` (one keep-alive connection pool) serves every post(). A post() of one
+    request, the usual case, sends it from the calling thread. A longer one sends up to
+    `min(prefetch, HTTP_WORKERS)` requests at once from a small thread pool kept by the client:
+    HTTP/1.1 answers one request per connection at a time, so only parallel connections overlap
+    the gateway's work, and threads keep the calling code free of an event loop. The inputs are
+    still pulled in the calling thread, one request ahead of the window, as over gRPC.
+    """
+
+    def __init__(self, address: Address, *, prefetch: int | None = None):
+        self.address = address
+        self.prefetch = prefetch
+        self.url = base_url(address, "https", "http")
+        self._lock = threading.Lock()
+        self._http: httpx.Client | None = None
+        self._pool: ThreadPoolExecutor | None = None
+        self._finalizer: weakref.finalize | None = None
+
+    @property
+    def host(self) -> str:
+        return self.address.host
+
+    @property
+    def port(self) -> int:
+        return self.address.port
+
+    def _connect(self) -> tuple[httpx.Client, ThreadPoolExecutor]:
+        with self._lock:
+            if self._http is None or self._pool is None:
+                self._http = httpx.Client(
+                    base_url=self.url,
+                    timeout=_TIMEOUT,
+                    limits=httpx.Limits(max_keepalive_connections=HTTP_WORKERS),
+                    # like Jina's client: a proxy from the environment must not capture a local Flow
+                    trust_env=False,
+                )
+                self._pool = ThreadPoolExecutor(max_workers=HTTP_WORKERS, thread_name_prefix="jina-http-client")
+                self._finalizer = weakref.finalize(self, _release, self._http, self._pool)
+            return self._http, self._pool
+
+    def _send(self, http: httpx.Client, request: jina_pb2.DataRequestProto) -> jina_pb2.DataRequestProto:
+        url = f"{self.url}/post"
+        try:
+            reply = http.post("/post", content=encode_json(request_to_json(request)), headers=_HEADERS)
+        except httpx.TransportError as err:
+            raise _transport_error(url, err) from None
+        return _reply_to_proto(reply, url)
+
+    def post(
+        self,
+        on: str = "/",
+        inputs: InputType = None,
+        parameters: dict[str, Any] | None = None,
+        request_size: int = 100,
+        target_executor: str | None = None,
+        on_done: Callback = None,
+        on_error: Callback = None,
+        on_always: Callback = None,
+        return_responses: bool = False,
+        results_in_order: bool = False,
+        prefetch: int | None = None,
+        continue_on_error: bool = False,
+        **_ignored: Any,
+    ) -> DocumentArray | list | None:
+        """Send documents to endpoint `on` of the Flow and return what came back (see Jina's post())."""
+        collector = ResultCollector(
+            on_done=on_done,
+            on_error=on_error,
+            on_always=on_always,
+            return_responses=return_responses,
+            continue_on_error=continue_on_error,
+        )
+        requests = build_requests(
+            inputs, on=on, parameters=parameters, request_size=request_size, target_executor=target_executor
+        )
+        http, pool = self._connect()
+        first = next(requests)
+        second = next(requests, None)
+        if second is None:
+            try:
+                collector.add(self._send(http, first))
+            except FAILURES as err:
+                collector.fail(err)
+            return collector.result()
+        window = min(prefetch or self.prefetch or DEFAULT_WINDOW, HTTP_WORKERS)
+        self._post_many(http, pool, itertools.chain((first, second), requests), window, results_in_order, collector)
+        return collector.result()
+
+    def _post_many(
+        self,
+        http: httpx.Client,
+        pool: ThreadPoolExecutor,
+        requests: Iterator[jina_pb2.DataRequestProto],
+        window: int,
+        results_in_order: bool,
+        collector: ResultCollector,
+    ) -> None:
+        pending: dict[Future, int] = {}  # future → its request's position in the post()
+        held: dict[int, jina_pb2.DataRequestProto] = {}
+        sent = 0
+        next_in_order = 0
+        exhausted = False
+        try:
+            while True:
+                while not exhausted and len(pending) < window:
+                    request = next(requests, None)
+                    if request is None:
+                        exhausted = True
+                        break
+                    pending[pool.submit(self._send, http, request)] = sent
+                    sent += 1
+                if not pending:
+                    return
+                done, _ = wait(pending, return_when=FIRST_COMPLETED)
+                for future in sorted(done, key=pending.__getitem__):
+                    position = pending.pop(future)
+                    try:
+                        proto = future.result()
+                    except FAILURES as err:
+                        collector.fail(err)
+                        return
+                    if not results_in_order:
+                        collector.add(proto)
+                        continue
+                    held[position] = proto
+                    while next_in_order in held:
+                        collector.add(held.pop(next_in_order))
+                        next_in_order += 1
+        finally:
+            # requests already on the wire finish in the pool; their answers are dropped
+            for future in pending:
+                future.cancel()
+
+    def dry_run(self, timeout: float | None = 5.0) -> jina_pb2.StatusProto:
+        """Jina's `GET /dry_run`: an empty request through the whole Flow, answered with a status."""
+        http, _ = self._connect()
+        url = f"{self.url}/dry_run"
+        try:
+            reply = http.get("/dry_run", timeout=timeout)
+        except httpx.TransportError as err:
+            raise _transport_error(url, err) from None
+        if reply.status_code != 200:
+            raise BadServer(f"{url} answered HTTP {reply.status_code}: {_excerpt(reply.text)}")
+        try:
+            return status_from_json(reply.json())
+        except (ValueError, json_format.ParseError) as exc:
+            raise BadServer(f"{url} answered with something that is not a status: {exc}") from None
+
+    def is_flow_ready(self, timeout: float | None = 5.0) -> bool:
+        """True when the gateway and every executor behind it answer."""
+        try:
+            return self.dry_run(timeout).code == jina_pb2.StatusProto.SUCCESS
+        except (ConnectionError, BadServer):
+            return False
+
+    def close(self) -> None:
+        if self._finalizer is not None:
+            self._finalizer()
+        self._http = None
+        self._pool = None
+
+    def __enter__(self) -> HTTPClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+# -- asyncio ---------------------------------------------------------------------------------
+
+
+def _consume(task: asyncio.Task) -> None:
+    # a request abandoned after an earlier failure must not log "exception never retrieved"
+    if not task.cancelled():
+        task.exception()
+
+
+class AsyncHTTPClient:
+    """Asynchronous client of a Flow's HTTP endpoint (`Client(protocol='http', asyncio=True)`).
+
+    One `httpx.AsyncClient` serves every post(); it is made in the running event loop on first
+    use, and again if the client is used from another loop. A post() keeps up to `prefetch`
+    requests in flight as tasks (httpx opens as many pooled connections as they need).
+    """
+
+    def __init__(self, address: Address, *, prefetch: int | None = None):
+        self.address = address
+        self.prefetch = prefetch
+        self.url = base_url(address, "https", "http")
+        self._http: httpx.AsyncClient | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    @property
+    def host(self) -> str:
+        return self.address.host
+
+    @property
+    def port(self) -> int:
+        return self.address.port
+
+    def _connect(self) -> httpx.AsyncClient:
+        loop = asyncio.get_running_loop()
+        if self._http is None or self._loop is not loop:
+            # an AsyncClient's connections belong to the loop that opened them
+            self._loop = loop
+            self._http = httpx.AsyncClient(base_url=self.url, timeout=_TIMEOUT, trust_env=False)
+        return self._http
+
+    async def _send(self, http: httpx.AsyncClient, request: jina_pb2.DataRequestProto) -> jina_pb2.DataRequestProto:
+        url = f"{self.url}/post"
+        try:
+            reply = await http.post("/post", content=encode_json(request_to_json(request)), headers=_HEADERS)
+        except httpx.TransportError as err:
+            raise _transport_error(url, err) from None
+        return _reply_to_proto(reply, url)
+
+    async def post(
+        self,
+        on: str = "/",
+        inputs: InputType = None,
+        parameters: dict[str, Any] | None = None,
+        request_size: int = 100,
+        target_executor: str | None = None,
+        on_done: Callback = None,
+        on_error: Callback = None,
+        on_always: Callback = None,
+        return_responses: bool = False,
+        results_in_order: bool = False,
+        prefetch: int | None = None,
+        continue_on_error: bool = False,
+        **_ignored: Any,
+    ):
+        """Yield, per response, its DocumentArray (or the Response with `return_responses=True`)."""
+        collector = ResultCollector(
+            on_done=on_done,
+            on_error=on_error,
+            on_always=on_always,
+            return_responses=True,
+            continue_on_error=continue_on_error,
+        )
+        requests = build_requests(
+            inputs, on=on, parameters=parameters, request_size=request_size, target_executor=target_executor
+        )
+        window = prefetch or self.prefetch or DEFAULT_WINDOW
+        http = self._connect()
+        pending: dict[asyncio.Task, int] = {}
+        held: dict[int, jina_pb2.DataRequestProto] = {}
+        sent = 0
+        next_in_order = 0
+        exhausted = False
+        try:
+            while True:
+                while not exhausted and len(pending) < window:
+                    request = next(requests, None)
+                    if request is None:
+                        exhausted = True
+                        break
+                    task = asyncio.ensure_future(self._send(http, request))
+                    task.add_done_callback(_consume)
+                    pending[task] = sent
+                    sent += 1
+                if not pending:
+                    return
+                done, _ = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+                ready: list[jina_pb2.DataRequestProto] = []
+                for task in sorted(done, key=pending.__getitem__):
+                    position = pending.pop(task)
+                    try:
+                        proto = task.result()
+                    except FAILURES as err:
+                        collector.fail(err)
+                        return
+                    if not results_in_order:
+                        ready.append(proto)
+                        continue
+                    held[position] = proto
+                    while next_in_order in held:
+                        ready.append(held.pop(next_in_order))
+                        next_in_order += 1
+                for proto in ready:
+                    response = collector.add(proto)
+                    yield response if return_responses else response.docs
+        finally:
+            for task in pending:
+                task.cancel()
+
+    async def dry_run(self, timeout: float | None = 5.0) -> jina_pb2.StatusProto:
+        url = f"{self.url}/dry_run"
+        try:
+            reply = await self._connect().get("/dry_run", timeout=timeout)
+        except httpx.TransportError as err:
+            raise _transport_error(url, err) from None
+        if reply.status_code != 200:
+            raise BadServer(f"{url} answered HTTP {reply.status_code}: {_excerpt(reply.text)}")
+        try:
+            return status_from_json(reply.json())
+        except (ValueError, json_format.ParseError) as exc:
+            raise BadServer(f"{url} answered with something that is not a status: {exc}") from None
+
+    async def is_flow_ready(self, timeout: float | None = 5.0) -> bool:
+        try:
+            return (await self.dry_run(timeout)).code == jina_pb2.StatusProto.SUCCESS
+        except (ConnectionError, BadServer):
+            return False
+
+    async def close(self) -> None:
+        if self._http is not None:
+            if self._loop is asyncio.get_running_loop():
+                await self._http.aclose()
+            self._http = None
+
+    async def __aenter__(self) -> AsyncHTTPClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
