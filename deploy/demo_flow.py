@@ -1,8 +1,10 @@
-"""The demo Flow: two Executors behind the gateway, served on gRPC port 12345 until Ctrl-C.
+"""The demo Flow: two Executors, gRPC on port 12345, HTTP and WebSocket on port 12346, until Ctrl-C.
 
 Try it:  jina ping localhost:12345
          grpcurl -plaintext localhost:12345 list
-         python -c "from jina import Client; print(Client(port=12345).post('/', ['hello world']).texts)"
+         curl -s localhost:12346/post -H 'content-type: application/json' -d '{"data": [{"text": "hello world"}]}'
+         open http://localhost:12346/docs
+         python -c "from jina import Client; print(Client(port=12345).post('/shout', ['hello world']).texts)"
 """
 
 from __future__ import annotations
@@ -33,8 +35,15 @@ class Shouter(Executor):
 
 
 if __name__ == "__main__":
-    port = int(sys.argv[1]) if len(sys.argv) > 1 else 12345
-    flow = Flow(protocol="grpc", port=port).add(uses=WordCounter, name="counter").add(uses=Shouter, name="shouter")
+    grpc_port = int(sys.argv[1]) if len(sys.argv) > 1 else 12345
+    http_port = int(sys.argv[2]) if len(sys.argv) > 2 else grpc_port + 1
+    flow = Flow(protocol=["grpc", "http", "websocket"], port=[grpc_port, http_port, http_port], cors=True)
+    flow.add(uses=WordCounter, name="counter").add(uses=Shouter, name="shouter")
+    flow.expose_endpoint("/shout", summary="Upper-case the texts", tags=["demo"])
     with flow:
-        print(f"demo Flow serving gRPC on port {flow.port} (Ctrl-C to stop)", flush=True)
+        print(
+            f"demo Flow: gRPC on port {grpc_port}, HTTP and WebSocket on port {http_port}"
+            f" (Swagger UI: http://localhost:{http_port}/docs); Ctrl-C to stop",
+            flush=True,
+        )
         flow.block()

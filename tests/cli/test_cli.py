@@ -22,13 +22,18 @@ def jina(*args: str, timeout: float = 30) -> subprocess.CompletedProcess:
 def test_help_lists_the_commands():
     result = jina("--help")
     assert result.returncode == 0
-    for command in ("executor", "gateway", "ping"):
+    for command in ("executor", "gateway", "bridge", "ping"):
         assert f"  {command}" in result.stdout
     assert jina("--version").stdout.strip() == __version__
 
 
 def test_each_command_has_help():
-    for command, option in (("executor", "--uses"), ("gateway", "--executors"), ("ping", "HOST:PORT")):
+    for command, option in (
+        ("executor", "--uses"),
+        ("gateway", "--executors"),
+        ("bridge", "--gateway"),
+        ("ping", "HOST:PORT"),
+    ):
         result = jina(command, "--help")
         assert result.returncode == 0, result.stderr
         assert option in result.stdout
