@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import time
 
 import grpc
 from google.protobuf import empty_pb2
@@ -13,7 +14,7 @@ from jina.proto import jina_pb2
 from jina.serve.options import channel_options
 from services.gateway.multiplex import MultiplexedCall, StreamBroken
 from services.gateway.passthrough_pb2 import PassthroughRequest
-from services.gateway.topology import ExecutorNode
+from jina.topology import ExecutorNode
 
 _PROCESS = "/jina.JinaSingleDataRequestRPC/process_single_data"
 _DISCOVER = "/jina.JinaDiscoverEndpointsRPC/endpoint_discovery"
@@ -23,6 +24,8 @@ _STATUS = "/jina.JinaInfoRPC/_status"
 RETRYABLE = frozenset({grpc.StatusCode.UNAVAILABLE})
 #: pauses before the retries of a call to an unavailable executor
 RETRY_BACKOFF = (0.05, 0.2, 0.5)
+#: seconds a replica that could not be reached is passed over
+DOWN_SECONDS = 1.0
 #: requests larger than this go as their own unary call rather than over the shared stream
 STREAM_MAX_BYTES = 1 << 20
 
@@ -69,9 +72,20 @@ class ReplicaConnection:
             response_deserializer=jina_pb2.JinaInfoProto.FromString,
         )
         self._stream: MultiplexedCall | None = None
+        #: requests sent and not yet answered (least-loaded balancing)
+        self.in_flight = 0
+        #: monotonic time before which this replica is passed over, after it was unreachable
+        self.down_until = 0.0
 
     async def send(self, request: PassthroughRequest, timeout: float | None) -> PassthroughRequest:
         """Over the shared stream when it can, else as a unary call; failures raise HopError."""
+        self.in_flight += 1
+        try:
+            return await self._send(request, timeout)
+        finally:
+            self.in_flight -= 1
+
+    async def _send(self, request: PassthroughRequest, timeout: float | None) -> PassthroughRequest:
         try:
             if request.ByteSize() <= STREAM_MAX_BYTES:
                 stream = self._stream
@@ -109,12 +123,17 @@ class ReplicaConnection:
 
 
 class ExecutorClient:
-    """All replicas of one executor: round-robin, retries on unavailability, endpoint cache."""
+    """All replicas of one executor: least-loaded choice, failover and retries, endpoint cache.
+
+    Each request goes to the replica with the fewest requests in flight (ties rotate). A replica
+    that cannot be reached is passed over for DOWN_SECONDS and the request is sent to the next
+    one; when every replica failed, the request waits RETRY_BACKOFF and tries again.
+    """
 
     def __init__(self, node: ExecutorNode):
         self.name = node.name
         self.replicas = [ReplicaConnection(address) for address in node.addresses]
-        self._next = itertools.cycle(range(len(self.replicas)))
+        self._rotation = itertools.count()
         self._endpoints: frozenset[str] | None = None
         self._discovery: asyncio.Task | None = None
 
@@ -123,26 +142,34 @@ class ExecutorClient:
         await asyncio.gather(*(r.wait_listening(timeout) for r in self.replicas))
         await self.endpoints()
 
-    def _pick(self) -> ReplicaConnection:
-        return self.replicas[next(self._next)]
+    def _pick(self, tried: set[int]) -> int:
+        now = time.monotonic()
+        shift = next(self._rotation)
+        indexes = [(shift + i) % len(self.replicas) for i in range(len(self.replicas))]
+        fresh = [i for i in indexes if i not in tried]
+        candidates = [i for i in fresh if self.replicas[i].down_until <= now] or fresh or indexes
+        return min(candidates, key=lambda i: self.replicas[i].in_flight)
 
     async def send(self, request: PassthroughRequest, timeout: float | None = None) -> PassthroughRequest:
-        attempts = len(RETRY_BACKOFF) + 1
-        last: HopError | None = None
-        replica = self._pick()
-        for attempt in range(attempts):
+        tried: set[int] = set()
+        rounds = 0
+        while True:
+            index = self._pick(tried)
+            replica = self.replicas[index]
             try:
                 return await replica.send(request, timeout)
             except HopError as err:
-                last = err
-                if err.code not in RETRYABLE or attempt == attempts - 1:
-                    break
-                if len(self.replicas) > 1:
-                    replica = self._pick()
-                else:
-                    await asyncio.sleep(RETRY_BACKOFF[attempt])
-        assert last is not None
-        raise ExecutorUnreachable(self.name, replica.address, last.code, last.details)
+                if err.code not in RETRYABLE:
+                    raise ExecutorUnreachable(self.name, replica.address, err.code, err.details) from None
+                replica.down_until = time.monotonic() + DOWN_SECONDS
+                tried.add(index)
+                if len(tried) < len(self.replicas):
+                    continue  # fail over to a replica not tried yet
+                if rounds == len(RETRY_BACKOFF):
+                    raise ExecutorUnreachable(self.name, replica.address, err.code, err.details) from None
+                await asyncio.sleep(RETRY_BACKOFF[rounds])
+                rounds += 1
+                tried.clear()
 
     async def endpoints(self) -> frozenset[str] | None:
         """The endpoints this executor binds (cached), or None when it cannot tell yet."""

@@ -12,7 +12,7 @@ from jina.serve.service import GrpcService
 from services.gateway.connections import ExecutorClient
 from services.gateway.router import Router
 from services.gateway.servicer import SERVICE_NAMES, GatewayServicer, registrars
-from services.gateway.topology import Topology
+from jina.topology import Topology
 
 DEFAULT_PREFETCH = 1000
 
@@ -28,6 +28,12 @@ def build_parser() -> argparse.ArgumentParser:
         default=[],
         metavar="NAME=HOST:PORT[,HOST:PORT]",
         help="the executors in the order requests visit them; several addresses are replicas",
+    )
+    parser.add_argument(
+        "--topology",
+        default=None,
+        metavar="JSON|@FILE",
+        help='the executor graph: {"executors": [{"name", "addresses", "needs"}], "end": NAME} (replaces --executors)',
     )
     parser.add_argument(
         "--prefetch",
@@ -59,10 +65,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     lifeline_fd = inherited_fd(args.lifeline_fd)
 
     def build() -> GrpcService:
-        topology = Topology.parse(args.executors)
+        if args.topology and args.executors:
+            raise ValueError("give either --executors (a chain) or --topology (a graph), not both")
+        topology = Topology.from_json(args.topology) if args.topology else Topology.parse(args.executors)
         executors = [ExecutorClient(node) for node in topology.executors]
         timeout = args.timeout_send / 1000 if args.timeout_send and args.timeout_send > 0 else None
-        servicer = GatewayServicer(Router(executors, timeout_send=timeout), executors, args.prefetch)
+        router = Router(executors, topology=topology, timeout_send=timeout)
+        servicer = GatewayServicer(router, executors, args.prefetch)
 
         async def warm_up() -> None:
             # Learn the executors' endpoints before reporting ready, so the first request does

@@ -1,23 +1,30 @@
-"""Route one request through the Flow's executors (no sockets here beyond the executor clients).
+"""Route one request through the Flow's executor graph (no sockets here beyond the executor clients).
 
 Rules, per request:
 
-* the gateway records a `gateway` route entry, then one entry per executor it calls, each
-  with the time the call started and ended (and the executor's error status, if any);
-* an executor is skipped when it binds neither the request's endpoint nor a default one, or
-  when its name does not match the request's `target_executor` regular expression;
-* every executor receives the request's own parameters; dicts returned by executors are
-  gathered into `parameters['__results__']` of the response;
-* the first executor that answers with an error status ends the walk: its response, error
-  included, goes back to the client;
-* documents are forwarded as bytes: the gateway never decodes them.
+* executors run as soon as everything they `need` has answered, so parallel branches run at
+  the same time; a join merges its branches' documents (see merge.py);
+* an executor is skipped (its input passes through) when it binds neither the request's
+  endpoint nor a default one, or when its name does not match the request's
+  `target_executor` regular expression;
+* every executor receives the request's parameters, minus those addressed to *other*
+  executors (Jina's `{"executor_name": {...}}` form); dicts returned by executors are gathered
+  into `parameters['__results__']`;
+* an executor answering with an error status ends its branch: what depends on it passes the
+  error on, and the response carries it;
+* the gateway records a `gateway` route entry, then one per executor call with the times the
+  call started and ended (and the executor's error status, if any);
+* the response is the output of the end executor; executors it does not depend on run
+  "floating" (not waited for);
+* documents are forwarded as bytes: the gateway decodes them only to merge a join.
 """
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import re
 import time
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -27,9 +34,13 @@ from jina.executor import normalize_endpoint
 from jina.proto import jina_pb2
 from jina.wire import RESULTS_KEY, new_request_id, struct_to_dict
 from services.gateway.connections import ExecutorClient, ExecutorUnreachable
+from services.gateway.merge import merge_contents
 from services.gateway.passthrough_pb2 import PassthroughRequest
+from jina.topology import GATEWAY, Topology
 
 GATEWAY_ROUTE = "gateway"
+
+_logger = logging.getLogger("jina.gateway")
 
 
 class BadTargetExecutor(ValueError):
@@ -54,7 +65,12 @@ class _Hop:
 
 @dataclass
 class _Walk:
+    """What one request gathers on its way through the graph."""
+
     start_ns: int
+    endpoint: str
+    target: re.Pattern[str] | None
+    parameters: struct_pb2.Struct
     hops: list[_Hop] = field(default_factory=list)
     results: dict = field(default_factory=dict)
 
@@ -64,44 +80,122 @@ def _stamp(ts, ns: int) -> None:
 
 
 class Router:
-    def __init__(self, executors: Sequence[ExecutorClient], timeout_send: float | None = None):
-        self.executors = list(executors)
+    def __init__(
+        self,
+        executors: list[ExecutorClient],
+        topology: Topology | None = None,
+        timeout_send: float | None = None,
+    ):
+        self.executors = {e.name: e for e in executors}
+        if topology is None:  # a chain, in the given order
+            from jina.topology import ExecutorNode
+
+            topology = Topology(tuple(ExecutorNode(e.name, tuple(r.address for r in e.replicas)) for e in executors))
+        self.topology = topology
         self.timeout_send = timeout_send
+        self._order = topology.order()
+        self._end = topology.end_node
+        self._needed_by_end = topology.ancestors(self._end) | {self._end} if self._end else set()
+        self._names = frozenset(self.executors)
 
     async def route(self, request: PassthroughRequest) -> PassthroughRequest:
-        """Send the request through the chain; the returned message is the response.
+        """Send the request through the graph; the returned message is the response.
 
-        Raises `ExecutorUnreachable` when an executor cannot be reached (after retries) and
-        `BadTargetExecutor` for an invalid `target_executor`.
+        Raises `ExecutorUnreachable` when an executor the response depends on cannot be reached
+        (after retries) and `BadTargetExecutor` for an invalid `target_executor`.
         """
-        walk = _Walk(start_ns=time.time_ns())
         header = request.header
         if not header.request_id:
             header.request_id = new_request_id()
-        endpoint = normalize_endpoint(header.exec_endpoint)
-        target = _compile_target(header.target_executor) if header.target_executor else None
         parameters = struct_pb2.Struct()
         parameters.CopyFrom(request.parameters)
+        walk = _Walk(
+            start_ns=time.time_ns(),
+            endpoint=normalize_endpoint(header.exec_endpoint),
+            target=_compile_target(header.target_executor) if header.target_executor else None,
+            parameters=parameters,
+        )
+        if self._end is None:
+            return self._finish(request, walk)
+        outputs: dict[str, asyncio.Future[PassthroughRequest]] = {}
+        start: asyncio.Future[PassthroughRequest] = asyncio.get_running_loop().create_future()
+        start.set_result(request)
+        outputs[GATEWAY] = start
+        for name in self._order:
+            task = asyncio.ensure_future(self._run_node(name, outputs, walk))
+            floating = name not in self._needed_by_end
+            task.add_done_callback(_log_floating_failure if floating else _seen)
+            outputs[name] = task
+        try:
+            response = await outputs[self._end]
+        finally:
+            for name in self._needed_by_end:
+                if not outputs[name].done():
+                    outputs[name].cancel()  # the answer is decided (or the caller left)
+        return self._finish(response, walk)
 
-        current = request
-        for executor in self.executors:
-            if target is not None and not target.match(executor.name):
-                continue
-            if not executor.binds(await executor.endpoints(), endpoint):
-                continue
-            hop = _Hop(executor=executor.name, start_ns=time.time_ns())
-            walk.hops.append(hop)
-            current.parameters.CopyFrom(parameters)
-            try:
-                response = await executor.send(current, timeout=self.timeout_send)
-            finally:
-                hop.end_ns = time.time_ns()
-            self._collect_results(response, walk)
-            current = response
-            if response.header.status.code == jina_pb2.StatusProto.ERROR:
-                hop.status = response.header.status
-                break
-        return self._finish(current, parameters, walk)
+    async def _run_node(
+        self, name: str, outputs: dict[str, asyncio.Future[PassthroughRequest]], walk: _Walk
+    ) -> PassthroughRequest:
+        needs = self.topology.needs(name)
+        parts = [await outputs[need] for need in needs]
+        message = self._join(name, needs, parts, outputs) if len(parts) > 1 else parts[0]
+        if message.header.status.code == jina_pb2.StatusProto.ERROR:
+            return message  # an earlier executor failed: pass its error on
+        executor = self.executors[name]
+        if walk.target is not None and not walk.target.match(name):
+            return message
+        if not executor.binds(await executor.endpoints(), walk.endpoint):
+            return message
+        if self.topology.consumers(needs[0]) > 1 or len(parts) > 1:
+            outgoing = PassthroughRequest()  # a shared input: the branches must not mutate it
+            outgoing.CopyFrom(message)
+            message = outgoing
+        message.parameters.CopyFrom(self._parameters_for(name, walk.parameters))
+        hop = _Hop(executor=name, start_ns=time.time_ns())
+        walk.hops.append(hop)
+        try:
+            response = await executor.send(message, timeout=self.timeout_send)
+        finally:
+            hop.end_ns = time.time_ns()
+        self._collect_results(response, walk)
+        if response.header.status.code == jina_pb2.StatusProto.ERROR:
+            hop.status = response.header.status
+        return response
+
+    def _join(
+        self,
+        name: str,
+        needs: tuple[str, ...],
+        parts: list[PassthroughRequest],
+        outputs: dict[str, asyncio.Future[PassthroughRequest]],
+    ) -> PassthroughRequest:
+        failed = [p for p in parts if p.header.status.code == jina_pb2.StatusProto.ERROR]
+        joined = PassthroughRequest()
+        joined.CopyFrom(failed[0] if failed else parts[0])
+        if failed:
+            return joined
+        base = outputs[self._split_point(needs)].result()
+        joined.data = merge_contents(base.data, [p.data for p in parts])
+        return joined
+
+    def _split_point(self, needs: tuple[str, ...]) -> str:
+        """The latest node every part of a join descends from: their documents' common base."""
+        common = set.intersection(*({need} | self.topology.ancestors(need) for need in needs))
+        for name in reversed(self._order):
+            if name in common:
+                return name
+        return GATEWAY
+
+    def _parameters_for(self, name: str, parameters: struct_pb2.Struct) -> struct_pb2.Struct:
+        others = [key for key in parameters.keys() if key in self._names and key != name]
+        if not others:
+            return parameters
+        filtered = struct_pb2.Struct()
+        filtered.CopyFrom(parameters)
+        for key in others:
+            del filtered[key]
+        return filtered
 
     @staticmethod
     def _collect_results(response: PassthroughRequest, walk: _Walk) -> None:
@@ -111,15 +205,15 @@ class Router:
                 walk.results.update(returned)
 
     @staticmethod
-    def _finish(response: PassthroughRequest, parameters: struct_pb2.Struct, walk: _Walk) -> PassthroughRequest:
-        response.parameters.CopyFrom(parameters)
+    def _finish(response: PassthroughRequest, walk: _Walk) -> PassthroughRequest:
+        response.parameters.CopyFrom(walk.parameters)
         if walk.results:
             response.parameters.update({RESULTS_KEY: walk.results})
         # Executors append their own route entries; the gateway rebuilds the list with timings.
         del response.routes[:]
         gateway = response.routes.add(executor=GATEWAY_ROUTE)
         _stamp(gateway.start_time, walk.start_ns)
-        for hop in walk.hops:
+        for hop in sorted(walk.hops, key=lambda h: h.start_ns):
             route = response.routes.add(executor=hop.executor)
             _stamp(route.start_time, hop.start_ns)
             _stamp(route.end_time, hop.end_ns)
@@ -127,6 +221,17 @@ class Router:
                 route.status.CopyFrom(hop.status)
         _stamp(gateway.end_time, time.time_ns())
         return response
+
+
+def _log_floating_failure(task: asyncio.Future) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        _logger.warning("a floating executor failed: %s", task.exception())
+
+
+def _seen(task: asyncio.Future) -> None:
+    """Mark a branch's failure as handled: the request already failed through another branch."""
+    if not task.cancelled():
+        task.exception()
 
 
 __all__ = ["BadTargetExecutor", "ExecutorUnreachable", "GATEWAY_ROUTE", "Router"]

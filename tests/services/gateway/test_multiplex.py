@@ -10,7 +10,7 @@ from jina.documents import docs_from_content
 from jina.proto import jina_pb2
 from services.gateway.connections import STREAM_MAX_BYTES, ExecutorClient, ReplicaConnection
 from services.gateway.passthrough_pb2 import PassthroughRequest
-from services.gateway.topology import ExecutorNode
+from jina.topology import ExecutorNode
 from tests.services.conftest import start_executor
 
 

@@ -14,7 +14,7 @@ from jina.wire import dict_to_struct, struct_to_dict
 from services.gateway.connections import ExecutorClient, ExecutorUnreachable
 from services.gateway.passthrough_pb2 import PassthroughRequest
 from services.gateway.router import BadTargetExecutor, Router
-from services.gateway.topology import ExecutorNode
+from jina.topology import ExecutorNode
 
 
 @pytest.fixture(scope="module")
