@@ -132,25 +132,35 @@ async def _serve_data(bridge: Bridge, websocket: WebSocket) -> None:
         metadata.append((PREFETCH_KEY, prefetch))
     call = bridge.link.raw_call(metadata=metadata or None)
     reader = asyncio.ensure_future(_pump_requests(connection, call))
+    answers = asyncio.ensure_future(_pump_answers(connection, call))
     try:
-        async for response in call:
-            await connection.send_frame(connection.to_frame(response))
-        # the gateway answered everything after end-of-input
-        await reader
-        await websocket.close(1000)
-    except grpc.aio.AioRpcError as err:
-        if err.code() != grpc.StatusCode.CANCELLED:
-            reason = close_reason(f"gateway error: {err.code().name}: {err.details()}")
-            await websocket.close(1011, reason)
-    except (WebSocketDisconnect, RuntimeError, OSError):
-        pass  # the client left
+        done, _ = await asyncio.wait({reader, answers}, return_when=asyncio.FIRST_COMPLETED)
+        if reader in done and reader.exception() is None:
+            await answers  # end of input: the rest of the answers, then a normal close
+        if answers.done() and answers.exception() is None:
+            await websocket.close(1000)
+        elif answers.done() and isinstance(answers.exception(), grpc.aio.AioRpcError):
+            err = answers.exception()
+            if err.code() != grpc.StatusCode.CANCELLED:
+                await websocket.close(1011, close_reason(f"gateway error: {err.code().name}: {err.details()}"))
+        # otherwise the client left (the reader failed): nothing to send, just let go below
+    except (WebSocketDisconnect, RuntimeError, OSError, grpc.aio.AioRpcError):
+        pass  # the client left while answers were being sent
     finally:
-        reader.cancel()
-        call.cancel()
-        try:
-            await reader
-        except (asyncio.CancelledError, WebSocketDisconnect, grpc.aio.AioRpcError, RuntimeError, OSError):
-            pass
+        call.cancel()  # the gateway stops working for a client that is gone
+        for task in (reader, answers):
+            task.cancel()
+        for task in (reader, answers):
+            try:
+                await task
+            except (asyncio.CancelledError, WebSocketDisconnect, grpc.aio.AioRpcError, RuntimeError, OSError):
+                pass
+
+
+async def _pump_answers(connection: _Connection, call) -> None:
+    """Gateway answers → client frames, until the gateway ends the stream."""
+    async for response in call:
+        await connection.send_frame(connection.to_frame(response))
 
 
 async def _serve_dry_run(bridge: Bridge, websocket: WebSocket) -> None:

@@ -49,7 +49,9 @@ class Topology:
         previous = GATEWAY
         for node in self.executors:
             if not _NAME.match(node.name) or node.name == GATEWAY:
-                raise TopologyError(f"executor name {node.name!r}: use letters, digits, '_', '-' or '.' (not 'gateway')")
+                raise TopologyError(
+                    f"executor name {node.name!r}: use letters, digits, '_', '-' or '.' (not 'gateway')"
+                )
             if node.name in seen:
                 raise TopologyError(f"executor name {node.name!r} appears twice")
             if not node.addresses:

@@ -100,3 +100,15 @@ class AsyncSleeper(Executor):
         await asyncio.sleep(float(parameters.get("seconds", 0)))
         for doc in docs:
             doc.tags["slept"] = parameters.get("seconds", 0)
+
+
+class Tagger(Executor):
+    """Marks every document with its own name (after an optional sleep); records the parameters it got."""
+
+    @requests
+    def tag(self, docs, parameters, **kwargs):
+        time.sleep(float(parameters.get("sleep", 0)))
+        for doc in docs:
+            doc.tags[self.metas.name] = True
+            doc.tags[f"{self.metas.name}_parameters"] = dict(parameters)
+            doc.tags[f"{self.metas.name}_pid"] = os.getpid()

@@ -10,6 +10,7 @@ from jina import __version__
 
 # sub-command → ("module:function" taking argv, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
+    "flow": ("jina.cli.flow:main", "serve a Flow defined in YAML until Ctrl-C or SIGTERM"),
     "executor": ("services.executor.main:main", "serve one Executor over gRPC"),
     "gateway": ("services.gateway.main:main", "serve a Flow's gRPC gateway in front of its executors"),
     "bridge": ("bridge.main:main", "serve HTTP and WebSocket in front of a gateway (transcoded to its gRPC)"),

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import difflib
-import json
 import logging
+import os
 import signal
 import tempfile
 import threading
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -17,42 +15,13 @@ from jina.clients.hosts import normalize_protocol
 from jina.excepts import BadConfig
 from jina.executor import Executor
 from jina.flow import launcher
+from jina.flow.options import ADD_OPTIONS, BRIDGE_OPTIONS, check_names, normalize_flow_options
+from jina.flow.plan import STOP_GRACE, ExecutorConfig, check_topology, plan_services
 from jina.flow.ports import free_port, port_is_free
 
 _logger = logging.getLogger("jina.flow")
 
-# Flow options this version acts on: the gateway's, and those it hands to the HTTP/WebSocket bridge
-_OPTIONS = {"protocol", "port", "host", "prefetch", "timeout_send", "timeout_ready", "name", "debug"}
-_BRIDGE_OPTIONS = {
-    "cors",
-    "expose_endpoints",
-    "no_debug_endpoints",
-    "no_crud_endpoints",
-    "uvicorn_kwargs",
-    "title",
-    "description",
-}
-# accepted by Jina, not acted on by this version yet: refused rather than silently ignored
-_NOT_YET = {"expose_graphql_endpoint", "compression", "ssl_certfile", "ssl_keyfile"}
-_ADD_OPTIONS = {"uses", "name", "uses_with", "host", "port"}
-
-#: seconds in-flight requests get to finish when a Flow stops
-STOP_GRACE = 5.0
-
-
-def _check_options(given: dict[str, Any], known: set[str], what: str) -> None:
-    for key in given:
-        if key not in known:
-            close = difflib.get_close_matches(key, sorted(known), n=3)
-            hint = f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
-            raise BadConfig(f"{what} got an unknown option {key!r}{hint}")
-
-
-@dataclass
-class _ExecutorConfig:
-    name: str
-    uses: Any = None
-    uses_with: dict[str, Any] = field(default_factory=dict)
+__all__ = ["STOP_GRACE", "Flow"]
 
 
 def _assign_ports(protocols: list[str], port: Any) -> dict[str, int | None]:
@@ -92,9 +61,8 @@ class Flow:
         timeout_ready: float = 600.0,
         **kwargs: Any,
     ):
-        _check_options(kwargs, _OPTIONS | _BRIDGE_OPTIONS | _NOT_YET, "Flow()")
-        for option in _NOT_YET & set(kwargs):
-            raise BadConfig(f"Flow({option}=...) is not supported by this version yet")
+        # options loaded from YAML arrive checked already (with file:line in their warnings)
+        kwargs = kwargs.pop("_checked_options", None) or normalize_flow_options(kwargs)
         protocols = protocol if isinstance(protocol, (list, tuple)) else [protocol]
         self.protocols = list(dict.fromkeys(normalize_protocol(p) for p in protocols))
         if not self.protocols:
@@ -108,20 +76,45 @@ class Flow:
         self.timeout_ready = timeout_ready
         self.debug = bool(kwargs.pop("debug", False))
         self.options = kwargs
-        self._executors: list[_ExecutorConfig] = []
+        self._executors: list[ExecutorConfig] = []
         self._services: list[launcher.ServiceProcess] = []
         self._workdir: tempfile.TemporaryDirectory | None = None
         self._client = None
         self._gateway_port: int | None = None
         self._lock = threading.Lock()
+        #: where the Flow was loaded from (a YAML file), if it was
+        self.config_source: str | None = None
 
     # -- building ---------------------------------------------------------------------------
 
+    @classmethod
+    def load_config(cls, source: str | os.PathLike) -> Flow:
+        """A Flow from a YAML file or a YAML string (`jtype: Flow`, `with:`, `executors:`)."""
+        from jina.flow.yaml_config import load_flow_config
+
+        return load_flow_config(source)
+
+    def save_config(self, path: str | os.PathLike) -> None:
+        """Write this Flow as YAML that `load_config` reads back."""
+        from jina.flow.yaml_config import save_flow_config
+
+        save_flow_config(self, path)
+
     def add(
-        self, uses: Any = None, name: str | None = None, uses_with: dict[str, Any] | None = None, **kwargs: Any
+        self,
+        uses: Any = None,
+        name: str | None = None,
+        uses_with: dict[str, Any] | None = None,
+        needs: str | list[str] | None = None,
+        replicas: int = 1,
+        py_modules: str | list[str] | None = None,
+        env: dict[str, Any] | None = None,
+        **kwargs: Any,
     ) -> Flow:
-        """Append an Executor: a class, a 'module.Class' path, or nothing (a pass-through Executor)."""
-        _check_options(kwargs, _ADD_OPTIONS, "Flow.add()")
+        """Add an Executor: a class, 'module.Class', 'Class' (with `py_modules`), an Executor YAML file,
+        or nothing (a pass-through Executor). `needs` names what it waits for (default: the Executor
+        added before it; several make a join); `replicas` runs that many processes of it."""
+        kwargs = check_names(kwargs, ADD_OPTIONS, "Flow.add()")
         if self._services:
             raise BadConfig("cannot add an Executor to a running Flow")
         if uses is not None and not isinstance(uses, str):
@@ -129,10 +122,25 @@ class Flow:
                 raise BadConfig(f"uses={uses!r} is not an Executor subclass (nor a 'module.Class' string)")
         if uses_with is not None and not isinstance(uses_with, dict):
             raise BadConfig(f"uses_with must be a dict, got {type(uses_with).__name__}")
+        if not isinstance(replicas, int) or isinstance(replicas, bool) or replicas < 1:
+            raise BadConfig(f"replicas must be a positive integer, got {replicas!r}")
+        if env is not None and not isinstance(env, dict):
+            raise BadConfig(f"env must be a mapping of environment variables, got {type(env).__name__}")
         name = name or f"executor{len(self._executors)}"
         if any(e.name == name for e in self._executors) or name == "gateway":
             raise BadConfig(f"an Executor named {name!r} is already in this Flow")
-        self._executors.append(_ExecutorConfig(name=name, uses=uses, uses_with=dict(uses_with or {})))
+        self._executors.append(
+            ExecutorConfig(
+                name=name,
+                uses=uses,
+                uses_with=dict(uses_with or {}),
+                needs=tuple([needs] if isinstance(needs, str) else needs or ()),
+                replicas=replicas,
+                py_modules=tuple([py_modules] if isinstance(py_modules, str) else py_modules or ()),
+                env=dict(env or {}),
+                uses_metas=dict(kwargs.get("uses_metas") or {}),
+            )
+        )
         return self
 
     def expose_endpoint(self, exec_endpoint: str, **options: Any) -> None:
@@ -174,72 +182,6 @@ class Flow:
 
     # -- running ----------------------------------------------------------------------------
 
-    def _uses_argument(self, executor: _ExecutorConfig) -> str | None:
-        uses = executor.uses
-        if uses is None or isinstance(uses, str):
-            return uses
-        if uses.__module__ != "__main__" and "<locals>" not in uses.__qualname__:
-            return f"{uses.__module__}:{uses.__qualname__}"
-        # Defined in the user's script (or a function): hand the class over by value.
-        import cloudpickle
-
-        assert self._workdir is not None
-        path = Path(self._workdir.name) / f"{executor.name}.pickle"
-        with path.open("wb") as handle:
-            cloudpickle.dump(uses, handle)
-        return f"pickle:{path}"
-
-    def _log_level(self) -> str:
-        return logs.level_from_env("WARNING")
-
-    def _plan(self) -> list[launcher.ServiceProcess]:
-        env = launcher.child_env()
-        common = {"log_level": self._log_level(), "grace": STOP_GRACE}
-        services = []
-        addresses = []
-        for executor in self._executors:
-            port = free_port()
-            flags = launcher.flags(
-                name=executor.name,
-                host="127.0.0.1",
-                port=port,
-                uses=self._uses_argument(executor),
-                uses_with=json.dumps(executor.uses_with) if executor.uses_with else None,
-                debug=self.debug,
-                **common,
-            )
-            services.append(launcher.ServiceProcess(executor.name, launcher.python_argv("executor", *flags), env, port))
-            addresses.append(f"{executor.name}=127.0.0.1:{port}")
-        ports = self.ports
-        public_grpc = "grpc" in ports
-        gateway_port = ports["grpc"] if public_grpc else free_port()
-        flags = launcher.flags(
-            name="gateway",
-            # without a public gRPC port the gateway only talks to the bridge, on loopback
-            host=self.host if public_grpc else "127.0.0.1",
-            port=gateway_port,
-            prefetch=self.prefetch,
-            timeout_send=self.timeout_send or None,
-            **common,
-        )
-        if addresses:
-            flags += ["--executors", *addresses]
-        services.append(launcher.ServiceProcess("gateway", launcher.python_argv("gateway", *flags), env, gateway_port))
-        self._gateway_port = gateway_port
-        bridge_port = self._bridge_port
-        if bridge_port is not None:
-            bridge_options = {k: v for k, v in self.options.items() if k in _BRIDGE_OPTIONS and v is not None}
-            bridge_options["debug"] = self.debug
-            flags = launcher.flags(
-                gateway=f"127.0.0.1:{gateway_port}",
-                host=self.host,
-                port=bridge_port,
-                config=json.dumps(bridge_options),
-                log_level=common["log_level"],
-            )
-            services.append(launcher.ServiceProcess("bridge", launcher.python_argv("bridge", *flags), env, bridge_port))
-        return services
-
     def start(self) -> Flow:
         with self._lock:
             if self._services:
@@ -248,9 +190,26 @@ class Flow:
             for port in set(self._ports.values()):
                 if port is not None and not port_is_free(port, self.host):
                     raise BadConfig(f"port {port} is already in use; choose another Flow(port=...)")
+            check_topology(self._executors)
             self._workdir = tempfile.TemporaryDirectory(prefix="jina-flow-")
             try:
-                self._services = self._plan()
+                bridge_options = {
+                    k: v
+                    for k, v in self.options.items()
+                    if k in BRIDGE_OPTIONS and v is not None and k != "expose_graphql_endpoint"
+                }
+                plan = plan_services(
+                    executors=self._executors,
+                    ports=self.ports,
+                    host=self.host,
+                    prefetch=self.prefetch,
+                    timeout_send=self.timeout_send,
+                    bridge_options=bridge_options,
+                    debug=self.debug,
+                    workdir=Path(self._workdir.name),
+                )
+                self._services = plan.services
+                self._gateway_port = plan.gateway_port
                 for service in self._services:
                     service.start()
                 launcher.wait_ready(self._services, self.timeout_ready)

@@ -10,7 +10,7 @@ from jina import logs
 from jina.executor import build_executor
 from jina.serve.cli_common import add_common_arguments, inherited_fd, run_service
 from jina.serve.service import GrpcService
-from services.executor.loader import load_executor_class
+from services.executor.loader import load_executor
 from services.executor.processor import RequestProcessor
 from services.executor.servicer import SERVICE_NAMES, ExecutorServicer, registrars
 
@@ -23,8 +23,18 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--uses",
         default=None,
-        help="the Executor class: 'module.Class' or 'module:Class' (default: a pass-through Executor)",
+        help="the Executor: 'module.Class', 'module:Class', 'Class' (defined by --py-modules), or an Executor "
+        "YAML file (default: a pass-through Executor)",
     )
+    parser.add_argument(
+        "--py-modules",
+        nargs="*",
+        default=[],
+        metavar="FILE_OR_MODULE",
+        help="Python files or modules to import first (they define the Executor class)",
+    )
+    parser.add_argument("--replicas", type=int, default=1, help=argparse.SUPPRESS)
+    parser.add_argument("--replica-id", type=int, default=0, help="which replica this process is (runtime_args)")
     parser.add_argument(
         "--uses-with",
         default="{}",
@@ -50,12 +60,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         uses_with = json.loads(args.uses_with)
         if not isinstance(uses_with, dict):
             raise ValueError(f"--uses-with must be a JSON object, got {args.uses_with!r}")
-        cls = load_executor_class(args.uses)
+        spec = load_executor(args.uses, args.py_modules)
         executor = build_executor(
-            cls,
-            uses_with,
-            metas={"name": name},
-            runtime_args={"name": name, "port": args.port, "host": args.host},
+            spec.cls,
+            {**spec.uses_with, **uses_with},
+            metas={**spec.metas, "name": name},
+            runtime_args={
+                "name": name,
+                "port": args.port,
+                "host": args.host,
+                "replicas": args.replicas,
+                "replica_id": args.replica_id,
+                "shard_id": 0,
+            },
         )
         processor = RequestProcessor(executor, name, logger, with_stacks=args.debug)
         servicer = ExecutorServicer(processor)

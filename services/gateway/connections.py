@@ -12,9 +12,9 @@ from google.protobuf import empty_pb2
 from jina.executor import DEFAULT_ENDPOINT_PUBLIC
 from jina.proto import jina_pb2
 from jina.serve.options import channel_options
+from jina.topology import ExecutorNode
 from services.gateway.multiplex import MultiplexedCall, StreamBroken
 from services.gateway.passthrough_pb2 import PassthroughRequest
-from jina.topology import ExecutorNode
 
 _PROCESS = "/jina.JinaSingleDataRequestRPC/process_single_data"
 _DISCOVER = "/jina.JinaDiscoverEndpointsRPC/endpoint_discovery"

@@ -9,10 +9,10 @@ from collections.abc import Sequence
 from jina import logs
 from jina.serve.cli_common import add_common_arguments, inherited_fd, run_service
 from jina.serve.service import GrpcService
+from jina.topology import Topology
 from services.gateway.connections import ExecutorClient
 from services.gateway.router import Router
 from services.gateway.servicer import SERVICE_NAMES, GatewayServicer, registrars
-from jina.topology import Topology
 
 DEFAULT_PREFETCH = 1000
 

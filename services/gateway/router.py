@@ -32,11 +32,11 @@ from google.protobuf import struct_pb2
 
 from jina.executor import normalize_endpoint
 from jina.proto import jina_pb2
+from jina.topology import GATEWAY, Topology
 from jina.wire import RESULTS_KEY, new_request_id, struct_to_dict
 from services.gateway.connections import ExecutorClient, ExecutorUnreachable
 from services.gateway.merge import merge_contents
 from services.gateway.passthrough_pb2 import PassthroughRequest
-from jina.topology import GATEWAY, Topology
 
 GATEWAY_ROUTE = "gateway"
 

@@ -13,8 +13,9 @@ out = {}
 docs = client.post(endpoint, inputs=DocumentArray([Document(text="hello"), Document(text="world")]))
 out["texts"] = docs.texts
 try:
-    client.post("/fail", inputs=Document(text="x"))
+    failed = client.post("/fail", inputs=Document(text="x"))
     out["error"] = None
+    out["texts_on_error"] = failed.texts if failed is not None else None
 except Exception as exc:  # real Jina raises BadServer
     out["error"] = f"{type(exc).__name__}: {exc}"
 out["after_error"] = client.post(endpoint, inputs=Document(text="again")).texts

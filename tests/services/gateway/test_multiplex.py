@@ -8,9 +8,9 @@ from docarray import Document, DocumentArray
 
 from jina.documents import docs_from_content
 from jina.proto import jina_pb2
+from jina.topology import ExecutorNode
 from services.gateway.connections import STREAM_MAX_BYTES, ExecutorClient, ReplicaConnection
 from services.gateway.passthrough_pb2 import PassthroughRequest
-from jina.topology import ExecutorNode
 from tests.services.conftest import start_executor
 
 

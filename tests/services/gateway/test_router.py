@@ -10,11 +10,11 @@ from docarray import Document, DocumentArray
 
 from jina.documents import docs_from_content
 from jina.proto import jina_pb2
+from jina.topology import ExecutorNode
 from jina.wire import dict_to_struct, struct_to_dict
 from services.gateway.connections import ExecutorClient, ExecutorUnreachable
 from services.gateway.passthrough_pb2 import PassthroughRequest
 from services.gateway.router import BadTargetExecutor, Router
-from jina.topology import ExecutorNode
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,90 @@
+"""Checking Flow and `add()` options: known names, value types, and the seed's YAML quirks."""
+
+from __future__ import annotations
+
+import difflib
+import logging
+from typing import Any
+
+from jina import logs
+from jina.excepts import BadConfig
+
+_logger = logging.getLogger("jina.flow")
+
+# Flow options this version acts on (gateway and processes)
+FLOW_OPTIONS = {"protocol", "port", "host", "prefetch", "timeout_send", "timeout_ready", "name", "debug"}
+# options handed to the HTTP/WebSocket bridge
+BRIDGE_OPTIONS = {
+    "cors",
+    "expose_endpoints",
+    "no_debug_endpoints",
+    "no_crud_endpoints",
+    "uvicorn_kwargs",
+    "title",
+    "description",
+    "expose_graphql_endpoint",
+}
+# accepted by Jina, not acted on by this version yet: refused rather than silently ignored
+NOT_YET = {"compression", "ssl_certfile", "ssl_keyfile"}
+ALL_FLOW_OPTIONS = FLOW_OPTIONS | BRIDGE_OPTIONS | NOT_YET
+
+ADD_OPTIONS = {"uses", "name", "uses_with", "needs", "replicas", "py_modules", "env", "uses_metas", "when"}
+
+# misspellings met in Jina's own documentation, accepted with a warning naming the right one
+ALIASES = {"expose_graphql_endpont": "expose_graphql_endpoint"}
+
+BOOL_OPTIONS = {"cors", "no_debug_endpoints", "no_crud_endpoints", "expose_graphql_endpoint", "debug"}
+
+
+def check_names(given: dict[str, Any], known: set[str], what: str, where: Any = "") -> dict[str, Any]:
+    """Known option names (aliases renamed, with a warning); an unknown one is an error naming close ones.
+
+    `where` prefixes messages: a string, or a function of the option name (YAML: file and line).
+    """
+    locate = where if callable(where) else (lambda _key: where)
+    logs.configure("flow", logs.level_from_env("INFO"))
+    out = {}
+    for key, value in given.items():
+        if key in ALIASES:
+            _logger.warning("%s%r is misspelled; read as %r", locate(key), key, ALIASES[key])
+            key = ALIASES[key]
+        if key not in known:
+            close = difflib.get_close_matches(key, sorted(known), n=3, cutoff=0.6)
+            hint = f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+            raise BadConfig(f"{locate(key)}{what} got an unknown option {key!r}{hint}")
+        out[key] = value
+    return out
+
+
+def coerce_bool(name: str, value: Any, where: str = "") -> bool:
+    """A boolean option; Jina's docs write `True, ` in YAML (a string with a comma): accepted, with a warning."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str):
+        cleaned = value.strip().rstrip(",").strip().lower()
+        if cleaned in ("true", "false", "yes", "no", "on", "off"):
+            _logger.warning(
+                "%s%s: %r is a string, read as %s; write it without quotes or a trailing comma",
+                where,
+                name,
+                value,
+                cleaned in ("true", "yes", "on"),
+            )
+            return cleaned in ("true", "yes", "on")
+    raise BadConfig(f"{where}{name} must be true or false, got {value!r}")
+
+
+def normalize_flow_options(options: dict[str, Any], where: Any = "") -> dict[str, Any]:
+    """Checked Flow options; `where` as in `check_names`."""
+    locate = where if callable(where) else (lambda _key: where)
+    options = check_names(options, ALL_FLOW_OPTIONS, "Flow()", where)
+    for option in NOT_YET & set(options):
+        raise BadConfig(f"{locate(option)}Flow({option}=...) is not supported by this version yet")
+    for name in BOOL_OPTIONS & set(options):
+        options[name] = coerce_bool(name, options[name], locate(name))
+    if options.get("expose_graphql_endpoint"):
+        _logger.warning(
+            "%sexpose_graphql_endpoint: this version does not serve GraphQL yet (no /graphql)",
+            locate("expose_graphql_endpoint"),
+        )
+    return options
