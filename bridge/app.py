@@ -23,6 +23,7 @@ from bridge.routes import NoRoute, Route, RouteTable, build_routes
 from bridge.transcode import build_message, render_message
 from bridge.websocket import serve_websocket
 from jina.proto import jina_pb2
+from jina.serve.compression import parse_compression
 from jina.wire import describe_error
 
 _logger = logging.getLogger("jina.bridge")
@@ -58,7 +59,7 @@ class Bridge:
     # -- lifecycle --------------------------------------------------------------------------
 
     async def start(self) -> None:
-        self.link = GatewayLink(self.config.gateway)
+        self.link = GatewayLink(self.config.gateway, parse_compression(self.config.compression))
         await self.load_routes(self.config.descriptor_timeout)
         self._watcher = asyncio.ensure_future(self._reload_on_reconnect())
 

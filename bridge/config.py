@@ -8,6 +8,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from jina.executor import normalize_endpoint
+from jina.serve.compression import compression_name
 from jina.serve.options import DEFAULT_MAX_MESSAGE_BYTES
 
 HTTP_METHODS = ("GET", "POST", "PUT", "DELETE", "PATCH")
@@ -99,6 +100,11 @@ class BridgeConfig:
     uvicorn_kwargs: dict[str, Any] = field(default_factory=dict)
     #: seconds to wait for the gateway's reflection at start before using compiled protos
     descriptor_timeout: float = 5.0
+    #: gRPC compression of requests to the gateway: none, gzip or deflate
+    compression: str = "none"
+    #: serve HTTPS and WSS with this certificate and key (PEM files)
+    ssl_certfile: str | None = None
+    ssl_keyfile: str | None = None
 
     @classmethod
     def build(cls, gateway: str, **options: Any) -> BridgeConfig:
@@ -116,7 +122,12 @@ class BridgeConfig:
             cors = tuple(cors)
         elif not isinstance(cors, bool):
             raise ConfigError(f"cors must be true, false or a list of origins, got {cors!r}")
-        return cls(gateway=gateway, expose_endpoints=endpoints, cors=cors, **options)
+        compression = options.pop("compression", None) or "none"
+        try:
+            compression = compression_name(compression)
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from None
+        return cls(gateway=gateway, expose_endpoints=endpoints, cors=cors, compression=compression, **options)
 
     def to_json(self) -> str:
         data = asdict(self)

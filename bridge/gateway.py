@@ -19,9 +19,9 @@ def _identity(data: bytes) -> bytes:
 
 
 class GatewayLink:
-    def __init__(self, target: str):
+    def __init__(self, target: str, compression: grpc.Compression | None = None):
         self.target = target
-        self.channel = grpc.aio.insecure_channel(target, options=channel_options())
+        self.channel = grpc.aio.insecure_channel(target, options=channel_options(), compression=compression)
         self._unary: dict[tuple[str, type, type], Callable] = {}
         self._health = health_pb2_grpc.HealthStub(self.channel)
         self.process = self.channel.unary_unary(

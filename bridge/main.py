@@ -16,8 +16,10 @@ import uvicorn
 from bridge.app import create_app
 from bridge.config import BridgeConfig, ConfigError
 from jina import logs
+from jina.excepts import BadConfig
 from jina.serve.cli_common import inherited_fd
 from jina.serve.service import notify_parent
+from jina.serve.tls import check_tls_pair
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -43,6 +45,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--description", default=None, help="the OpenAPI description")
     parser.add_argument("--max-body-bytes", type=int, default=None, help="largest request body accepted")
     parser.add_argument("--debug", action="store_true", help="include Python stack traces in error bodies")
+    parser.add_argument("--compression", default=None, help="gRPC compression towards the gateway: none, gzip, deflate")
+    parser.add_argument("--ssl-certfile", default=None, help="serve HTTPS/WSS with this certificate (PEM)")
+    parser.add_argument("--ssl-keyfile", default=None, help="the private key (PEM) of --ssl-certfile")
     parser.add_argument("--config", default=None, metavar="JSON", help="the whole configuration as JSON (overrides)")
     parser.add_argument("--log-level", default=None, help="DEBUG, INFO, WARNING or ERROR")
     parser.add_argument("--ready-fd", type=int, default=None, help=argparse.SUPPRESS)
@@ -69,7 +74,7 @@ def config_from_args(args: argparse.Namespace) -> BridgeConfig:
         options["expose_endpoints"] = json.loads(args.expose_endpoints)
     if args.uvicorn_kwargs:
         options["uvicorn_kwargs"] = json.loads(args.uvicorn_kwargs)
-    for name in ("title", "description", "max_body_bytes"):
+    for name in ("title", "description", "max_body_bytes", "compression", "ssl_certfile", "ssl_keyfile"):
         if getattr(args, name) is not None:
             options[name] = getattr(args, name)
     return BridgeConfig.build(args.gateway, **options)
@@ -116,6 +121,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     lifeline_fd = inherited_fd(args.lifeline_fd)
     try:
         config = config_from_args(args)
+        check_tls_pair(config.ssl_certfile, config.ssl_keyfile)
         _check_port(config.host, config.port)
         app, _ = create_app(config)
         options = {
@@ -125,10 +131,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             "log_level": logs.level_from_env("WARNING").lower() if args.log_level is None else args.log_level.lower(),
             "ws_max_size": config.max_body_bytes,
             "lifespan": "on",
+            **({"ssl_certfile": config.ssl_certfile, "ssl_keyfile": config.ssl_keyfile} if config.ssl_certfile else {}),
             **config.uvicorn_kwargs,
         }
         server = BridgeServer(uvicorn.Config(app, **options), ready_fd, lifeline_fd)
-    except (ConfigError, OSError, ValueError, TypeError) as exc:
+    except (ConfigError, BadConfig, OSError, ValueError, TypeError) as exc:
         notify_parent(ready_fd, {"status": "failed", "error": f"{type(exc).__name__}: {exc}"})
         print(f"jina bridge: {exc}", file=sys.stderr)
         return 1

@@ -143,6 +143,8 @@ async def _serve_data(bridge: Bridge, websocket: WebSocket) -> None:
             err = answers.exception()
             if err.code() != grpc.StatusCode.CANCELLED:
                 await websocket.close(1011, close_reason(f"gateway error: {err.code().name}: {err.details()}"))
+        elif answers.done() and isinstance(answers.exception(), GatewayFailure):
+            await websocket.close(1011, close_reason(str(answers.exception())))
         # otherwise the client left (the reader failed): nothing to send, just let go below
     except (WebSocketDisconnect, RuntimeError, OSError, grpc.aio.AioRpcError):
         pass  # the client left while answers were being sent
@@ -153,14 +155,28 @@ async def _serve_data(bridge: Bridge, websocket: WebSocket) -> None:
         for task in (reader, answers):
             try:
                 await task
-            except (asyncio.CancelledError, WebSocketDisconnect, grpc.aio.AioRpcError, RuntimeError, OSError):
+            except (
+                asyncio.CancelledError,
+                WebSocketDisconnect,
+                grpc.aio.AioRpcError,
+                GatewayFailure,
+                RuntimeError,
+                OSError,
+            ):
                 pass
+
+
+class GatewayFailure(Exception):
+    """The gateway could not reach an executor (or it timed out): the socket closes with 1011."""
 
 
 async def _pump_answers(connection: _Connection, call) -> None:
     """Gateway answers → client frames, until the gateway ends the stream."""
     async for response in call:
         await connection.send_frame(connection.to_frame(response))
+        status = jina_pb2.DataRequestProtoWoData.FromString(response).header.status
+        if status.code == jina_pb2.StatusProto.ERROR and status.exception.name == "InternalNetworkError":
+            raise GatewayFailure(status.description)
 
 
 async def _serve_dry_run(bridge: Bridge, websocket: WebSocket) -> None:

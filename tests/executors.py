@@ -112,3 +112,14 @@ class Tagger(Executor):
             doc.tags[self.metas.name] = True
             doc.tags[f"{self.metas.name}_parameters"] = dict(parameters)
             doc.tags[f"{self.metas.name}_pid"] = os.getpid()
+
+
+class SlowFirstReplica(Executor):
+    """Replica 0 answers after `parameters['seconds']`; the others at once."""
+
+    @requests
+    async def answer(self, docs, parameters, **kwargs):
+        if self.runtime_args.replica_id == 0:
+            await asyncio.sleep(float(parameters.get("seconds", 2)))
+        for doc in docs:
+            doc.tags["replica"] = self.runtime_args.replica_id

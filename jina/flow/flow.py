@@ -16,8 +16,9 @@ from jina.excepts import BadConfig
 from jina.executor import Executor
 from jina.flow import launcher
 from jina.flow.options import ADD_OPTIONS, BRIDGE_OPTIONS, check_names, normalize_flow_options
-from jina.flow.plan import STOP_GRACE, ExecutorConfig, check_topology, plan_services
+from jina.flow.plan import STOP_GRACE, ExecutorConfig, Transport, check_topology, plan_services
 from jina.flow.ports import free_port, port_is_free
+from jina.serve.tls import check_tls_pair
 
 _logger = logging.getLogger("jina.flow")
 
@@ -75,6 +76,10 @@ class Flow:
         self.timeout_send = timeout_send
         self.timeout_ready = timeout_ready
         self.debug = bool(kwargs.pop("debug", False))
+        self.compression: str = kwargs.pop("compression", None) or "none"
+        self.ssl_certfile: str | None = kwargs.pop("ssl_certfile", None)
+        self.ssl_keyfile: str | None = kwargs.pop("ssl_keyfile", None)
+        self.max_message_bytes: int | None = kwargs.pop("max_message_bytes", None)
         self.options = kwargs
         self._executors: list[ExecutorConfig] = []
         self._services: list[launcher.ServiceProcess] = []
@@ -84,6 +89,8 @@ class Flow:
         self._lock = threading.Lock()
         #: where the Flow was loaded from (a YAML file), if it was
         self.config_source: str | None = None
+        self._blocking: threading.Event | None = None
+        self._sigterm_taken = False
 
     # -- building ---------------------------------------------------------------------------
 
@@ -191,6 +198,7 @@ class Flow:
                 if port is not None and not port_is_free(port, self.host):
                     raise BadConfig(f"port {port} is already in use; choose another Flow(port=...)")
             check_topology(self._executors)
+            check_tls_pair(self.ssl_certfile, self.ssl_keyfile)
             self._workdir = tempfile.TemporaryDirectory(prefix="jina-flow-")
             try:
                 bridge_options = {
@@ -207,6 +215,12 @@ class Flow:
                     bridge_options=bridge_options,
                     debug=self.debug,
                     workdir=Path(self._workdir.name),
+                    transport=Transport(
+                        compression=self.compression,
+                        ssl_certfile=self.ssl_certfile,
+                        ssl_keyfile=self.ssl_keyfile,
+                        max_message_bytes=self.max_message_bytes,
+                    ),
                 )
                 self._services = plan.services
                 self._gateway_port = plan.gateway_port
@@ -216,6 +230,7 @@ class Flow:
             except BaseException:
                 self._stop_services()
                 raise
+        self._take_sigterm()
         where = ", ".join(f"{p} on {self.host}:{port}" for p, port in self.ports.items())
         _logger.info("Flow is ready to serve: %s", where)
         return self
@@ -237,6 +252,7 @@ class Flow:
                 self._client = None
             if self._services:
                 self._stop_services()
+            self._give_back_sigterm()
 
     def __enter__(self) -> Flow:
         return self.start()
@@ -254,12 +270,33 @@ class Flow:
     def pids(self) -> dict[str, int]:
         return {s.name: s.pid for s in self._services if s.pid is not None}
 
+    def _take_sigterm(self) -> None:
+        """While the Flow runs, SIGTERM stops it like Ctrl-C does: `block()` returns, or the code in
+        `with f:` is interrupted (KeyboardInterrupt) and the exit stops every process. Only when the
+        program left SIGTERM at its default (a handler of its own stays in charge)."""
+        if threading.current_thread() is not threading.main_thread():
+            return
+        if signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
+            return
+
+        def on_sigterm(*_: object) -> None:
+            if self._blocking is not None:
+                self._blocking.set()
+            else:
+                raise KeyboardInterrupt("SIGTERM")
+
+        signal.signal(signal.SIGTERM, on_sigterm)
+        self._sigterm_taken = True
+
+    def _give_back_sigterm(self) -> None:
+        if self._sigterm_taken and threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            self._sigterm_taken = False
+
     def block(self, stop_event: threading.Event | None = None) -> None:
         """Serve until Ctrl-C, SIGTERM, or `stop_event` is set."""
         event = stop_event or threading.Event()
-        previous = None
-        if threading.current_thread() is threading.main_thread():
-            previous = signal.signal(signal.SIGTERM, lambda *_: event.set())
+        self._blocking = event
         reported: set[str] = set()
         try:
             while not event.wait(0.2):
@@ -270,8 +307,7 @@ class Flow:
         except KeyboardInterrupt:
             pass
         finally:
-            if previous is not None:
-                signal.signal(signal.SIGTERM, previous)
+            self._blocking = None
 
     # -- talking to it ----------------------------------------------------------------------
 
@@ -279,9 +315,12 @@ class Flow:
         if self._client is None:
             from jina.clients import Client
 
-            public_grpc = "grpc" in self.protocols
-            host = "127.0.0.1" if not public_grpc or self.host in ("0.0.0.0", "::", "") else self.host
-            self._client = Client(host=host, port=self._gateway_port, protocol="grpc", prefetch=self.prefetch or None)
+            # the gateway's plaintext loopback port (its public one may speak TLS)
+            host = "127.0.0.1"
+            self._client = Client(
+                host=host, port=self._gateway_port, protocol="grpc", prefetch=self.prefetch or None,
+                compression=self.compression, max_message_bytes=self.max_message_bytes,
+            )  # fmt: skip
         return self._client
 
     def post(self, on: str = "/", inputs: Any = None, **kwargs: Any):

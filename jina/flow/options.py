@@ -8,11 +8,25 @@ from typing import Any
 
 from jina import logs
 from jina.excepts import BadConfig
+from jina.serve.compression import compression_name
 
 _logger = logging.getLogger("jina.flow")
 
 # Flow options this version acts on (gateway and processes)
-FLOW_OPTIONS = {"protocol", "port", "host", "prefetch", "timeout_send", "timeout_ready", "name", "debug"}
+FLOW_OPTIONS = {
+    "protocol",
+    "port",
+    "host",
+    "prefetch",
+    "timeout_send",
+    "timeout_ready",
+    "name",
+    "debug",
+    "compression",
+    "ssl_certfile",
+    "ssl_keyfile",
+    "max_message_bytes",
+}
 # options handed to the HTTP/WebSocket bridge
 BRIDGE_OPTIONS = {
     "cors",
@@ -25,7 +39,7 @@ BRIDGE_OPTIONS = {
     "expose_graphql_endpoint",
 }
 # accepted by Jina, not acted on by this version yet: refused rather than silently ignored
-NOT_YET = {"compression", "ssl_certfile", "ssl_keyfile"}
+NOT_YET: set[str] = set()
 ALL_FLOW_OPTIONS = FLOW_OPTIONS | BRIDGE_OPTIONS | NOT_YET
 
 ADD_OPTIONS = {"uses", "name", "uses_with", "needs", "replicas", "py_modules", "env", "uses_metas", "when"}
@@ -82,6 +96,14 @@ def normalize_flow_options(options: dict[str, Any], where: Any = "") -> dict[str
         raise BadConfig(f"{locate(option)}Flow({option}=...) is not supported by this version yet")
     for name in BOOL_OPTIONS & set(options):
         options[name] = coerce_bool(name, options[name], locate(name))
+    if "compression" in options:
+        try:
+            options["compression"] = compression_name(options["compression"])
+        except ValueError as exc:
+            raise BadConfig(f"{locate('compression')}{exc}") from None
+    limit = options.get("max_message_bytes")
+    if limit is not None and (not isinstance(limit, int) or isinstance(limit, bool) or limit < 1024):
+        raise BadConfig(f"{locate('max_message_bytes')}max_message_bytes must be a number of bytes >= 1024")
     if options.get("expose_graphql_endpoint"):
         _logger.warning(
             "%sexpose_graphql_endpoint: this version does not serve GraphQL yet (no /graphql)",

@@ -57,6 +57,24 @@ def uses_argument(executor: ExecutorConfig, workdir: Path) -> str | None:
     return f"pickle:{path}"
 
 
+@dataclass(frozen=True)
+class Transport:
+    """How the processes talk: compression of internal hops, TLS of the public ports, message size."""
+
+    compression: str = "none"
+    ssl_certfile: str | None = None
+    ssl_keyfile: str | None = None
+    max_message_bytes: int | None = None
+
+    def env(self) -> dict[str, str]:
+        if self.max_message_bytes is None:
+            return {}
+        return {
+            "JINA_GRPC_SEND_BYTES": str(self.max_message_bytes),
+            "JINA_GRPC_RECV_BYTES": str(self.max_message_bytes),
+        }
+
+
 @dataclass
 class Plan:
     services: list[launcher.ServiceProcess]
@@ -73,9 +91,11 @@ def plan_services(
     bridge_options: dict[str, Any],
     debug: bool,
     workdir: Path,
+    transport: Transport | None = None,
 ) -> Plan:
-    env = launcher.child_env()
-    common = {"log_level": logs.level_from_env("WARNING"), "grace": STOP_GRACE}
+    transport = transport or Transport()
+    env = launcher.child_env(transport.env())
+    common = {"log_level": logs.level_from_env("WARNING"), "grace": STOP_GRACE, "compression": transport.compression}
     services: list[launcher.ServiceProcess] = []
     nodes = []
     for executor in executors:
@@ -104,26 +124,36 @@ def plan_services(
             addresses.append(f"127.0.0.1:{port}")
         nodes.append(ExecutorNode(executor.name, tuple(addresses), tuple(executor.needs)))
     public_grpc = "grpc" in ports
-    gateway_port = ports["grpc"] if public_grpc else free_port()
+    # The bridge and the Flow's own client reach the gateway on a plaintext loopback port; the
+    # public gRPC port (when there is one) may speak TLS.
+    internal_port = free_port()
     flags = launcher.flags(
         name="gateway",
-        # without a public gRPC port the gateway only talks to the bridge, on loopback
-        host=host if public_grpc else "127.0.0.1",
-        port=gateway_port,
+        host=host,
+        port=ports["grpc"] if public_grpc else None,
+        internal_port=internal_port,
         prefetch=prefetch,
         timeout_send=timeout_send or None,
         topology=Topology(tuple(nodes)).to_json() if nodes else None,
+        ssl_certfile=transport.ssl_certfile if public_grpc else None,
+        ssl_keyfile=transport.ssl_keyfile if public_grpc else None,
         **common,
     )
-    services.append(launcher.ServiceProcess("gateway", launcher.python_argv("gateway", *flags), env, gateway_port))
+    ready_port = ports["grpc"] if public_grpc else internal_port
+    services.append(launcher.ServiceProcess("gateway", launcher.python_argv("gateway", *flags), env, ready_port))
     bridge_port = ports.get("http") or ports.get("websocket")
     if bridge_port is not None:
+        config = {**bridge_options, "debug": debug, "compression": transport.compression}
+        if transport.ssl_certfile:
+            config.update(ssl_certfile=transport.ssl_certfile, ssl_keyfile=transport.ssl_keyfile)
+        if transport.max_message_bytes:
+            config["max_body_bytes"] = transport.max_message_bytes
         flags = launcher.flags(
-            gateway=f"127.0.0.1:{gateway_port}",
+            gateway=f"127.0.0.1:{internal_port}",
             host=host,
             port=bridge_port,
-            config=json.dumps({**bridge_options, "debug": debug}),
+            config=json.dumps(config),
             log_level=common["log_level"],
         )
         services.append(launcher.ServiceProcess("bridge", launcher.python_argv("bridge", *flags), env, bridge_port))
-    return Plan(services=services, gateway_port=gateway_port)
+    return Plan(services=services, gateway_port=internal_port)

@@ -28,6 +28,11 @@ def add_common_arguments(parser: argparse.ArgumentParser, *, default_port: int |
         help="seconds in-flight requests get to finish on SIGTERM (default: %(default)s)",
     )
     parser.add_argument(
+        "--compression",
+        default="none",
+        help="gRPC compression of what this process sends on internal hops: none, gzip or deflate (default: none)",
+    )
+    parser.add_argument(
         "--log-level", default=None, help="DEBUG, INFO, WARNING or ERROR (default: JINA_LOG_LEVEL or INFO)"
     )
     # Used by Flow, which starts services as child processes: not for humans.

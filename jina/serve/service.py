@@ -54,7 +54,7 @@ class GrpcService:
         *,
         name: str,
         host: str,
-        port: int,
+        port: int | None,
         registrars: Sequence[Registrar],
         service_names: Sequence[str],
         logger: logging.Logger,
@@ -64,10 +64,15 @@ class GrpcService:
         on_started: Callable[[], Awaitable[None]] | None = None,
         on_stopping: Callable[[], Awaitable[None]] | None = None,
         on_closed: Callable[[], Awaitable[None]] | None = None,
+        compression: grpc.Compression | None = None,
+        tls: tuple[bytes, bytes] | None = None,
+        internal_port: int | None = None,
     ):
         self.name = name
         self.host = host
         self.port = port
+        #: a plaintext port on 127.0.0.1 as well (for the bridge and the Flow, when `port` speaks TLS)
+        self.internal_port = internal_port
         self._registrars = registrars
         self._service_names = list(service_names)
         self._logger = logger
@@ -77,6 +82,9 @@ class GrpcService:
         self._on_started = on_started
         self._on_stopping = on_stopping
         self._on_closed = on_closed
+        self._compression = compression
+        #: (certificate chain, private key), PEM: serve TLS instead of plaintext
+        self._tls = tls
         self._stop = asyncio.Event()
         self._health = health.HealthServicer()
 
@@ -88,22 +96,33 @@ class GrpcService:
             await self._health.set(service, status)
 
     def _build_server(self) -> grpc.aio.Server:
-        server = grpc.aio.server(options=server_options())
+        server = grpc.aio.server(options=server_options(), compression=self._compression)
         for register in self._registrars:
             register(server)
         health_pb2_grpc.add_HealthServicer_to_server(self._health, server)
         reflection.enable_server_reflection(
             [*self._service_names, health.SERVICE_NAME, reflection.SERVICE_NAME], server
         )
-        address = f"{self.host}:{self.port}"
-        try:
-            bound = server.add_insecure_port(address)
-        except RuntimeError as exc:
-            raise PortInUseError(f"cannot listen on {address}: port {self.port} is already in use") from exc
-        if bound == 0:
-            raise PortInUseError(f"cannot listen on {address}: port {self.port} is already in use")
-        self.port = bound
+        if self.port is not None:
+            self.port = self._bind(server, self.host, self.port, self._tls)
+        if self.internal_port is not None:
+            self.internal_port = self._bind(server, "127.0.0.1", self.internal_port, None)
         return server
+
+    @staticmethod
+    def _bind(server: grpc.aio.Server, host: str, port: int, tls: tuple[bytes, bytes] | None) -> int:
+        address = f"{host}:{port}"
+        try:
+            if tls is not None:
+                certificate, key = tls
+                bound = server.add_secure_port(address, grpc.ssl_server_credentials([(key, certificate)]))
+            else:
+                bound = server.add_insecure_port(address)
+        except RuntimeError as exc:
+            raise PortInUseError(f"cannot listen on {address}: port {port} is already in use") from exc
+        if bound == 0:
+            raise PortInUseError(f"cannot listen on {address}: port {port} is already in use")
+        return bound
 
     def _install_stop_triggers(self, loop: asyncio.AbstractEventLoop) -> None:
         for sig in (signal.SIGTERM, signal.SIGINT):
@@ -131,8 +150,12 @@ class GrpcService:
             notify_parent(self._ready_fd, {"status": "failed", "error": f"{type(exc).__name__}: {exc}"})
             raise
         self._install_stop_triggers(loop)
-        self._logger.info("%s serving on %s:%d", self.name, self.host, self.port)
-        notify_parent(self._ready_fd, {"status": "ready", "port": self.port, "pid": os.getpid()})
+        where = [f"{self.host}:{self.port}{' (TLS)' if self._tls else ''}"] if self.port is not None else []
+        if self.internal_port is not None:
+            where.append(f"127.0.0.1:{self.internal_port}")
+        self._logger.info("%s serving on %s", self.name, ", ".join(where))
+        ready_port = self.port if self.port is not None else self.internal_port
+        notify_parent(self._ready_fd, {"status": "ready", "port": ready_port, "pid": os.getpid()})
         await self._stop.wait()
         self._logger.debug("%s stopping (grace %.1fs)", self.name, self._grace)
         await self._health.shutdown()

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from jina import logs
 from jina.executor import build_executor
 from jina.serve.cli_common import add_common_arguments, inherited_fd, run_service
+from jina.serve.compression import parse_compression
 from jina.serve.service import GrpcService
 from services.executor.loader import load_executor
 from services.executor.processor import RequestProcessor
@@ -95,6 +96,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             grace=args.grace,
             on_stopping=stopping,
             on_closed=closed,
+            compression=parse_compression(args.compression),
         )
 
     return run_service(build, ready_fd)

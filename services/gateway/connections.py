@@ -42,8 +42,15 @@ class HopError(Exception):
 class ExecutorUnreachable(Exception):
     """A call to an executor failed at the gRPC level (not inside the Executor)."""
 
-    def __init__(self, executor: str, address: str, code: grpc.StatusCode, details: str):
-        super().__init__(f"executor {executor!r} at {address}: {code.name}: {details}")
+    def __init__(self, executor: str, address: str, code: grpc.StatusCode, details: str, timeout: float | None = None):
+        if code == grpc.StatusCode.DEADLINE_EXCEEDED and timeout is not None:
+            message = (
+                f"executor {executor!r} at {address} did not answer within timeout_send={timeout * 1000:.0f} ms; "
+                "raise timeout_send (Flow(timeout_send=...) or the YAML `with:` block) if it needs longer"
+            )
+        else:
+            message = f"executor {executor!r} at {address}: {code.name}: {details}"
+        super().__init__(message)
         self.executor = executor
         self.address = address
         self.code = code
@@ -53,9 +60,9 @@ class ExecutorUnreachable(Exception):
 class ReplicaConnection:
     """One channel to one executor replica, with raw-bytes stubs (documents are never decoded)."""
 
-    def __init__(self, address: str):
+    def __init__(self, address: str, compression: grpc.Compression | None = None):
         self.address = address
-        self.channel = grpc.aio.insecure_channel(address, options=channel_options())
+        self.channel = grpc.aio.insecure_channel(address, options=channel_options(), compression=compression)
         self.process = self.channel.unary_unary(
             _PROCESS,
             request_serializer=PassthroughRequest.SerializeToString,
@@ -130,9 +137,9 @@ class ExecutorClient:
     one; when every replica failed, the request waits RETRY_BACKOFF and tries again.
     """
 
-    def __init__(self, node: ExecutorNode):
+    def __init__(self, node: ExecutorNode, compression: grpc.Compression | None = None):
         self.name = node.name
-        self.replicas = [ReplicaConnection(address) for address in node.addresses]
+        self.replicas = [ReplicaConnection(address, compression) for address in node.addresses]
         self._rotation = itertools.count()
         self._endpoints: frozenset[str] | None = None
         self._discovery: asyncio.Task | None = None
@@ -153,14 +160,20 @@ class ExecutorClient:
     async def send(self, request: PassthroughRequest, timeout: float | None = None) -> PassthroughRequest:
         tried: set[int] = set()
         rounds = 0
+        timed_out_once = False
         while True:
             index = self._pick(tried)
             replica = self.replicas[index]
             try:
                 return await replica.send(request, timeout)
             except HopError as err:
+                if err.code == grpc.StatusCode.DEADLINE_EXCEEDED and not timed_out_once and len(self.replicas) > 1:
+                    # a replica too slow this time: one more try on another one, then give up
+                    timed_out_once = True
+                    tried.add(index)
+                    continue
                 if err.code not in RETRYABLE:
-                    raise ExecutorUnreachable(self.name, replica.address, err.code, err.details) from None
+                    raise ExecutorUnreachable(self.name, replica.address, err.code, err.details, timeout) from None
                 replica.down_until = time.monotonic() + DOWN_SECONDS
                 tried.add(index)
                 if len(tried) < len(self.replicas):

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import sys
 from collections.abc import Sequence
 
 from jina import logs
 from jina.serve.cli_common import add_common_arguments, inherited_fd, run_service
+from jina.serve.compression import parse_compression
 from jina.serve.service import GrpcService
+from jina.serve.tls import read_tls_files
 from jina.topology import Topology
 from services.gateway.connections import ExecutorClient
 from services.gateway.router import Router
@@ -53,12 +56,23 @@ def build_parser() -> argparse.ArgumentParser:
         default=10.0,
         help="seconds to wait at start for the executors to answer endpoint discovery (default: %(default)s)",
     )
+    parser.add_argument(
+        "--internal-port",
+        type=int,
+        default=None,
+        help="also serve plaintext on 127.0.0.1 at this port (for a bridge next to it when --port speaks TLS); "
+        "given alone, the gateway serves only there",
+    )
+    parser.add_argument("--ssl-certfile", default=None, help="serve gRPC over TLS with this certificate (PEM)")
+    parser.add_argument("--ssl-keyfile", default=None, help="the private key (PEM) of --ssl-certfile")
     add_common_arguments(parser, default_port=8080)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.internal_port is not None and "--port" not in (argv if argv is not None else sys.argv):
+        args.port = None  # only the internal port
     name = args.name or "gateway"
     logger = logs.configure(name, args.log_level)
     ready_fd = inherited_fd(args.ready_fd)
@@ -68,7 +82,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.topology and args.executors:
             raise ValueError("give either --executors (a chain) or --topology (a graph), not both")
         topology = Topology.from_json(args.topology) if args.topology else Topology.parse(args.executors)
-        executors = [ExecutorClient(node) for node in topology.executors]
+        compression = parse_compression(args.compression)
+        executors = [ExecutorClient(node, compression) for node in topology.executors]
         timeout = args.timeout_send / 1000 if args.timeout_send and args.timeout_send > 0 else None
         router = Router(executors, topology=topology, timeout_send=timeout)
         servicer = GatewayServicer(router, executors, args.prefetch)
@@ -100,6 +115,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             on_started=warm_up,
             on_stopping=stopping,
             on_closed=closed,
+            tls=read_tls_files(args.ssl_certfile, args.ssl_keyfile),
+            internal_port=args.internal_port,
         )
 
     return run_service(build, ready_fd)

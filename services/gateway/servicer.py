@@ -28,12 +28,16 @@ NETWORK_ERROR = "InternalNetworkError"
 DRY_RUN_TIMEOUT = 5.0
 
 
-def _in_band_error(request: PassthroughRequest, name: str, message: str, executor: str = "") -> PassthroughRequest:
+def _in_band_error(
+    request: PassthroughRequest, name: str, message: str, executor: str = "", code: str = ""
+) -> PassthroughRequest:
     status = request.header.status
     status.code = jina_pb2.StatusProto.ERROR
     status.description = message
     status.exception.name = name
     status.exception.args.append(message)
+    if code:
+        status.exception.args.append(code)  # the gRPC status it stands for, e.g. DEADLINE_EXCEEDED
     status.exception.executor = executor
     return request
 
@@ -54,7 +58,7 @@ class GatewayServicer:
         try:
             return await self._router.route(request)
         except ExecutorUnreachable as err:
-            return _in_band_error(request, NETWORK_ERROR, str(err), err.executor)
+            return _in_band_error(request, NETWORK_ERROR, str(err), err.executor, err.code.name)
         except BadTargetExecutor as err:
             return _in_band_error(request, "BadTargetExecutor", str(err))
 
