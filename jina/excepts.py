@@ -5,6 +5,7 @@
     │   ├── ExecutorError      an Executor raised while handling the request
     │   └── InternalNetworkError  the gateway could not reach an executor (also a ConnectionError)
     ├── BadClient              the request could not be built from what was passed to post()
+    │   └── RequestTooLarge    a request is over the message size limit (nothing was sent)
     ├── BadConfig              a Flow, Executor or Client option is invalid
     └── RuntimeFailToStart     a process of the Flow did not come up (its own error is attached)
     ConnectionError (built-in) the gateway cannot be reached
@@ -55,6 +56,11 @@ class InternalNetworkError(BadServer, ConnectionError):
 
 class BadClient(ValueError):
     """post() was given something it cannot turn into requests."""
+
+
+class RequestTooLarge(BadClient):
+    """A request is larger than the message size limit; it was not sent (the server would refuse
+    it with RESOURCE_EXHAUSTED / HTTP 413)."""
 
 
 class BadConfig(ValueError):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from jina.clients.hosts import resolve_address
+from jina.clients.transport import ClientTransport
 from jina.excepts import BadConfig
 
 
@@ -15,39 +16,45 @@ def Client(  # noqa: N802 (Jina's spelling: a factory that reads like a class)
     asyncio: bool = False,
     tls: bool = False,
     prefetch: int | None = None,
+    compression: object = None,
+    ca_certs: str | None = None,
+    max_message_bytes: int | None = None,
     **_ignored: Any,
 ):
     """A client of a Flow's gateway.
 
     `Client(port=12345)` talks gRPC to localhost; `protocol='http'`/`'websocket'` go through the
     bridge (`tls=True`: https/wss); `host='grpcs://example.com:443'` sets protocol, TLS and port
-    at once. With `asyncio=True`, `post()` is an async generator.
+    at once. With `asyncio=True`, `post()` is an async generator. `ca_certs` names the PEM file of
+    the authority to trust for TLS (e.g. a self-signed certificate's); `compression` (none, gzip,
+    deflate) applies to what a gRPC client sends.
     """
-    address = resolve_address(host, port, protocol, tls)
+    address = resolve_address(host, port, protocol, tls or ca_certs is not None)
+    transport = ClientTransport.build(compression, ca_certs, max_message_bytes)
     if address.protocol == "grpc":
         if asyncio:
             from jina.clients.grpc_async import AsyncGRPCClient
 
-            return AsyncGRPCClient(address, prefetch=prefetch)
+            return AsyncGRPCClient(address, prefetch=prefetch, transport=transport)
         from jina.clients.grpc import GRPCClient
 
-        return GRPCClient(address, prefetch=prefetch)
+        return GRPCClient(address, prefetch=prefetch, transport=transport)
     if address.protocol == "http":
         if asyncio:
             from jina.clients.http import AsyncHTTPClient
 
-            return AsyncHTTPClient(address, prefetch=prefetch)
+            return AsyncHTTPClient(address, prefetch=prefetch, transport=transport)
         from jina.clients.http import HTTPClient
 
-        return HTTPClient(address, prefetch=prefetch)
+        return HTTPClient(address, prefetch=prefetch, transport=transport)
     if address.protocol == "websocket":
         if asyncio:
             from jina.clients.websocket import AsyncWebSocketClient
 
-            return AsyncWebSocketClient(address, prefetch=prefetch)
+            return AsyncWebSocketClient(address, prefetch=prefetch, transport=transport)
         from jina.clients.websocket import WebSocketClient
 
-        return WebSocketClient(address, prefetch=prefetch)
+        return WebSocketClient(address, prefetch=prefetch, transport=transport)
     raise BadConfig(f"protocol {address.protocol!r} has no client")
 
 

@@ -16,22 +16,23 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import queue
 import threading
 import weakref
-from collections.abc import Iterator
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 import httpx
 from google.protobuf import json_format
 
-from jina.clients.grpc import DEFAULT_WINDOW
 from jina.clients.hosts import Address
-from jina.clients.inputs import InputType, build_requests
+from jina.clients.posting import FAILURES as FAILURES  # still importable from here, where it lived
+from jina.clients.posting import Answer, AsyncPostingClient, PostingClient
 from jina.clients.response import Response
-from jina.clients.results import Callback, ResultCollector
+from jina.clients.results import ResultCollector
+from jina.clients.transport import ClientTransport
 from jina.docjson import DocumentJsonError, documents_from_json, documents_to_json
-from jina.documents import DocumentArray
 from jina.excepts import BadClient, BadServer, InternalNetworkError
 from jina.proto import jina_pb2
 
@@ -42,9 +43,6 @@ HTTP_WORKERS = 8
 # Executors may take as long as they need (the gRPC client has no deadline either); only
 # opening a connection is bounded, so that a wrong address fails instead of hanging.
 _TIMEOUT = httpx.Timeout(None, connect=10.0)
-
-#: what a failed call of one request raises; post() hands these to on_error when given
-FAILURES = (ConnectionError, BadServer, BadClient)
 
 _MAX_BODY_IN_MESSAGE = 300
 
@@ -168,7 +166,67 @@ def _reply_to_proto(reply: httpx.Response, url: str) -> jina_pb2.DataRequestProt
 _HEADERS = {"content-type": "application/json", "accept": "application/json"}
 
 
+def _dry_run_status(reply: httpx.Response, url: str) -> jina_pb2.StatusProto:
+    if reply.status_code != 200:
+        raise BadServer(f"{url} answered HTTP {reply.status_code}: {_excerpt(reply.text)}")
+    try:
+        return status_from_json(reply.json())
+    except (ValueError, json_format.ParseError) as exc:
+        raise BadServer(f"{url} answered with something that is not a status: {exc}") from None
+
+
+class _Requests:
+    """One post()'s `POST /post` calls as a connection (see jina.clients.posting), running elsewhere.
+
+    Each call's answer is put into the inbox under the id of the request it answers: real Jina's
+    gateway answers with a new request id, and the server's id stays in the response as it came.
+    """
+
+    def __init__(self, base: str):
+        self.url = f"{base}/post"
+        self._running: dict[str, Future | asyncio.Task] = {}
+
+    def _track(self, request_id: str, running: Future | asyncio.Task, put: Callable[[Answer], None]) -> None:
+        self._running[request_id] = running
+        running.add_done_callback(lambda done: self._deliver(request_id, done, put))
+
+    def _deliver(self, request_id: str, done: Future | asyncio.Task, put: Callable[[Answer], None]) -> None:
+        self._running.pop(request_id, None)
+        if done.cancelled():
+            return  # forgotten
+        # retrieved here, so that a request abandoned after an earlier failure logs no "never retrieved"
+        error = done.exception()
+        put(error if error is not None else (request_id, done.result()))
+
+    def forget(self, request_ids: list[str]) -> None:
+        # requests already on the wire finish where they run; their answers are dropped
+        for request_id in request_ids:
+            running = self._running.pop(request_id, None)
+            if running is not None:
+                running.cancel()
+
+
 # -- synchronous -----------------------------------------------------------------------------
+
+
+class _PooledRequests(_Requests):
+    """The calls of a synchronous post(): each one in the client's thread pool."""
+
+    def __init__(self, base: str, http: httpx.Client, pool: ThreadPoolExecutor):
+        super().__init__(base)
+        self._http = http
+        self._pool = pool
+
+    def call(self, request: jina_pb2.DataRequestProto) -> jina_pb2.DataRequestProto:
+        """One request's round trip, in the calling thread."""
+        try:
+            reply = self._http.post("/post", content=encode_json(request_to_json(request)), headers=_HEADERS)
+        except httpx.TransportError as err:
+            raise _transport_error(self.url, err) from None
+        return _reply_to_proto(reply, self.url)
+
+    def send(self, request: jina_pb2.DataRequestProto, inbox: queue.SimpleQueue) -> None:
+        self._track(request.header.request_id, self._pool.submit(self.call, request), inbox.put)
 
 
 def _release(http: httpx.Client, pool: ThreadPoolExecutor) -> None:
@@ -176,7 +234,7 @@ def _release(http: httpx.Client, pool: ThreadPoolExecutor) -> None:
     http.close()
 
 
-class HTTPClient:
+class HTTPClient(PostingClient):
     """Synchronous client of a Flow's HTTP endpoint (what `Client(protocol='http')` returns).
 
     One `httpx.Client` (one keep-alive connection pool) serves every post(). A post() of one
@@ -187,22 +245,13 @@ class HTTPClient:
     still pulled in the calling thread, one request ahead of the window, as over gRPC.
     """
 
-    def __init__(self, address: Address, *, prefetch: int | None = None):
-        self.address = address
-        self.prefetch = prefetch
+    def __init__(self, address: Address, *, prefetch: int | None = None, transport: ClientTransport | None = None):
+        super().__init__(address, prefetch=prefetch, transport=transport)
         self.url = base_url(address, "https", "http")
         self._lock = threading.Lock()
         self._http: httpx.Client | None = None
         self._pool: ThreadPoolExecutor | None = None
         self._finalizer: weakref.finalize | None = None
-
-    @property
-    def host(self) -> str:
-        return self.address.host
-
-    @property
-    def port(self) -> int:
-        return self.address.port
 
     def _connect(self) -> tuple[httpx.Client, ThreadPoolExecutor]:
         with self._lock:
@@ -213,103 +262,34 @@ class HTTPClient:
                     limits=httpx.Limits(max_keepalive_connections=HTTP_WORKERS),
                     # like Jina's client: a proxy from the environment must not capture a local Flow
                     trust_env=False,
+                    verify=self.transport.ssl_context(),
                 )
                 self._pool = ThreadPoolExecutor(max_workers=HTTP_WORKERS, thread_name_prefix="jina-http-client")
                 self._finalizer = weakref.finalize(self, _release, self._http, self._pool)
             return self._http, self._pool
 
-    def _send(self, http: httpx.Client, request: jina_pb2.DataRequestProto) -> jina_pb2.DataRequestProto:
-        url = f"{self.url}/post"
-        try:
-            reply = http.post("/post", content=encode_json(request_to_json(request)), headers=_HEADERS)
-        except httpx.TransportError as err:
-            raise _transport_error(url, err) from None
-        return _reply_to_proto(reply, url)
+    def _open(self) -> _PooledRequests:
+        return _PooledRequests(self.url, *self._connect())
 
-    def post(
+    def _exchange(
         self,
-        on: str = "/",
-        inputs: InputType = None,
-        parameters: dict[str, Any] | None = None,
-        request_size: int = 100,
-        target_executor: str | None = None,
-        on_done: Callback = None,
-        on_error: Callback = None,
-        on_always: Callback = None,
-        return_responses: bool = False,
-        results_in_order: bool = False,
-        prefetch: int | None = None,
-        continue_on_error: bool = False,
-        **_ignored: Any,
-    ) -> DocumentArray | list | None:
-        """Send documents to endpoint `on` of the Flow and return what came back (see Jina's post())."""
-        collector = ResultCollector(
-            on_done=on_done,
-            on_error=on_error,
-            on_always=on_always,
-            return_responses=return_responses,
-            continue_on_error=continue_on_error,
-        )
-        requests = build_requests(
-            inputs, on=on, parameters=parameters, request_size=request_size, target_executor=target_executor
-        )
-        http, pool = self._connect()
-        first = next(requests)
-        second = next(requests, None)
-        if second is None:
-            try:
-                collector.add(self._send(http, first))
-            except FAILURES as err:
-                collector.fail(err)
-            return collector.result()
-        window = min(prefetch or self.prefetch or DEFAULT_WINDOW, HTTP_WORKERS)
-        self._post_many(http, pool, itertools.chain((first, second), requests), window, results_in_order, collector)
-        return collector.result()
-
-    def _post_many(
-        self,
-        http: httpx.Client,
-        pool: ThreadPoolExecutor,
+        connection: _PooledRequests,
         requests: Iterator[jina_pb2.DataRequestProto],
         window: int,
         results_in_order: bool,
         collector: ResultCollector,
     ) -> None:
-        pending: dict[Future, int] = {}  # future → its request's position in the post()
-        held: dict[int, jina_pb2.DataRequestProto] = {}
-        sent = 0
-        next_in_order = 0
-        exhausted = False
-        try:
-            while True:
-                while not exhausted and len(pending) < window:
-                    request = next(requests, None)
-                    if request is None:
-                        exhausted = True
-                        break
-                    pending[pool.submit(self._send, http, request)] = sent
-                    sent += 1
-                if not pending:
-                    return
-                done, _ = wait(pending, return_when=FIRST_COMPLETED)
-                for future in sorted(done, key=pending.__getitem__):
-                    position = pending.pop(future)
-                    try:
-                        proto = future.result()
-                    except FAILURES as err:
-                        collector.fail(err)
-                        return
-                    if not results_in_order:
-                        collector.add(proto)
-                        continue
-                    held[position] = proto
-                    while next_in_order in held:
-                        collector.add(held.pop(next_in_order))
-                        next_in_order += 1
-        finally:
-            # requests already on the wire finish in the pool; their answers are dropped
-            for future in pending:
-                future.cancel()
+        first = next(requests)
+        second = next(requests, None)
+        if second is None:
+            # the usual post() of one request: no hand-off to the pool and back
+            try:
+                collector.add(connection.call(first))
+            except FAILURES as err:
+                collector.fail(err)
+            return
+        requests = itertools.chain((first, second), requests)
+        super()._exchange(connection, requests, min(window, HTTP_WORKERS), results_in_order, collector)
 
     def dry_run(self, timeout: float | None = 5.0) -> jina_pb2.StatusProto:
         """Jina's `GET /dry_run`: an empty request through the whole Flow, answered with a status."""
@@ -319,19 +299,7 @@ class HTTPClient:
             reply = http.get("/dry_run", timeout=timeout)
         except httpx.TransportError as err:
             raise _transport_error(url, err) from None
-        if reply.status_code != 200:
-            raise BadServer(f"{url} answered HTTP {reply.status_code}: {_excerpt(reply.text)}")
-        try:
-            return status_from_json(reply.json())
-        except (ValueError, json_format.ParseError) as exc:
-            raise BadServer(f"{url} answered with something that is not a status: {exc}") from None
-
-    def is_flow_ready(self, timeout: float | None = 5.0) -> bool:
-        """True when the gateway and every executor behind it answer."""
-        try:
-            return self.dry_run(timeout).code == jina_pb2.StatusProto.SUCCESS
-        except (ConnectionError, BadServer):
-            return False
+        return _dry_run_status(reply, url)
 
     def close(self) -> None:
         if self._finalizer is not None:
@@ -339,23 +307,29 @@ class HTTPClient:
         self._http = None
         self._pool = None
 
-    def __enter__(self) -> HTTPClient:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
 
 # -- asyncio ---------------------------------------------------------------------------------
 
 
-def _consume(task: asyncio.Task) -> None:
-    # a request abandoned after an earlier failure must not log "exception never retrieved"
-    if not task.cancelled():
-        task.exception()
+class _TaskRequests(_Requests):
+    """The calls of an asyncio post(): each one a task of the running loop."""
+
+    def __init__(self, base: str, http: httpx.AsyncClient):
+        super().__init__(base)
+        self._http = http
+
+    async def call(self, request: jina_pb2.DataRequestProto) -> jina_pb2.DataRequestProto:
+        try:
+            reply = await self._http.post("/post", content=encode_json(request_to_json(request)), headers=_HEADERS)
+        except httpx.TransportError as err:
+            raise _transport_error(self.url, err) from None
+        return _reply_to_proto(reply, self.url)
+
+    async def send(self, request: jina_pb2.DataRequestProto, inbox: asyncio.Queue) -> None:
+        self._track(request.header.request_id, asyncio.ensure_future(self.call(request)), inbox.put_nowait)
 
 
-class AsyncHTTPClient:
+class AsyncHTTPClient(AsyncPostingClient):
     """Asynchronous client of a Flow's HTTP endpoint (`Client(protocol='http', asyncio=True)`).
 
     One `httpx.AsyncClient` serves every post(); it is made in the running event loop on first
@@ -363,106 +337,24 @@ class AsyncHTTPClient:
     requests in flight as tasks (httpx opens as many pooled connections as they need).
     """
 
-    def __init__(self, address: Address, *, prefetch: int | None = None):
-        self.address = address
-        self.prefetch = prefetch
+    def __init__(self, address: Address, *, prefetch: int | None = None, transport: ClientTransport | None = None):
+        super().__init__(address, prefetch=prefetch, transport=transport)
         self.url = base_url(address, "https", "http")
         self._http: httpx.AsyncClient | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
-
-    @property
-    def host(self) -> str:
-        return self.address.host
-
-    @property
-    def port(self) -> int:
-        return self.address.port
 
     def _connect(self) -> httpx.AsyncClient:
         loop = asyncio.get_running_loop()
         if self._http is None or self._loop is not loop:
             # an AsyncClient's connections belong to the loop that opened them
             self._loop = loop
-            self._http = httpx.AsyncClient(base_url=self.url, timeout=_TIMEOUT, trust_env=False)
+            self._http = httpx.AsyncClient(
+                base_url=self.url, timeout=_TIMEOUT, trust_env=False, verify=self.transport.ssl_context()
+            )
         return self._http
 
-    async def _send(self, http: httpx.AsyncClient, request: jina_pb2.DataRequestProto) -> jina_pb2.DataRequestProto:
-        url = f"{self.url}/post"
-        try:
-            reply = await http.post("/post", content=encode_json(request_to_json(request)), headers=_HEADERS)
-        except httpx.TransportError as err:
-            raise _transport_error(url, err) from None
-        return _reply_to_proto(reply, url)
-
-    async def post(
-        self,
-        on: str = "/",
-        inputs: InputType = None,
-        parameters: dict[str, Any] | None = None,
-        request_size: int = 100,
-        target_executor: str | None = None,
-        on_done: Callback = None,
-        on_error: Callback = None,
-        on_always: Callback = None,
-        return_responses: bool = False,
-        results_in_order: bool = False,
-        prefetch: int | None = None,
-        continue_on_error: bool = False,
-        **_ignored: Any,
-    ):
-        """Yield, per response, its DocumentArray (or the Response with `return_responses=True`)."""
-        collector = ResultCollector(
-            on_done=on_done,
-            on_error=on_error,
-            on_always=on_always,
-            return_responses=True,
-            continue_on_error=continue_on_error,
-        )
-        requests = build_requests(
-            inputs, on=on, parameters=parameters, request_size=request_size, target_executor=target_executor
-        )
-        window = prefetch or self.prefetch or DEFAULT_WINDOW
-        http = self._connect()
-        pending: dict[asyncio.Task, int] = {}
-        held: dict[int, jina_pb2.DataRequestProto] = {}
-        sent = 0
-        next_in_order = 0
-        exhausted = False
-        try:
-            while True:
-                while not exhausted and len(pending) < window:
-                    request = next(requests, None)
-                    if request is None:
-                        exhausted = True
-                        break
-                    task = asyncio.ensure_future(self._send(http, request))
-                    task.add_done_callback(_consume)
-                    pending[task] = sent
-                    sent += 1
-                if not pending:
-                    return
-                done, _ = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
-                ready: list[jina_pb2.DataRequestProto] = []
-                for task in sorted(done, key=pending.__getitem__):
-                    position = pending.pop(task)
-                    try:
-                        proto = task.result()
-                    except FAILURES as err:
-                        collector.fail(err)
-                        return
-                    if not results_in_order:
-                        ready.append(proto)
-                        continue
-                    held[position] = proto
-                    while next_in_order in held:
-                        ready.append(held.pop(next_in_order))
-                        next_in_order += 1
-                for proto in ready:
-                    response = collector.add(proto)
-                    yield response if return_responses else response.docs
-        finally:
-            for task in pending:
-                task.cancel()
+    async def _open(self) -> _TaskRequests:
+        return _TaskRequests(self.url, self._connect())
 
     async def dry_run(self, timeout: float | None = 5.0) -> jina_pb2.StatusProto:
         url = f"{self.url}/dry_run"
@@ -470,27 +362,10 @@ class AsyncHTTPClient:
             reply = await self._connect().get("/dry_run", timeout=timeout)
         except httpx.TransportError as err:
             raise _transport_error(url, err) from None
-        if reply.status_code != 200:
-            raise BadServer(f"{url} answered HTTP {reply.status_code}: {_excerpt(reply.text)}")
-        try:
-            return status_from_json(reply.json())
-        except (ValueError, json_format.ParseError) as exc:
-            raise BadServer(f"{url} answered with something that is not a status: {exc}") from None
-
-    async def is_flow_ready(self, timeout: float | None = 5.0) -> bool:
-        try:
-            return (await self.dry_run(timeout)).code == jina_pb2.StatusProto.SUCCESS
-        except (ConnectionError, BadServer):
-            return False
+        return _dry_run_status(reply, url)
 
     async def close(self) -> None:
         if self._http is not None:
             if self._loop is asyncio.get_running_loop():
                 await self._http.aclose()
             self._http = None
-
-    async def __aenter__(self) -> AsyncHTTPClient:
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.close()

@@ -15,11 +15,9 @@ from __future__ import annotations
 
 import asyncio
 import json
-import logging
 import queue
 import threading
 import weakref
-from collections import deque
 from typing import Any
 
 from google.protobuf.message import DecodeError
@@ -30,12 +28,10 @@ from websockets.sync.client import ClientConnection
 from websockets.sync.client import connect as sync_connect
 from websockets.typing import Subprotocol
 
-from jina.clients.grpc import DEFAULT_WINDOW
 from jina.clients.hosts import Address
 from jina.clients.http import base_url, response_from_json
-from jina.clients.inputs import InputType, build_requests
-from jina.clients.results import Callback, ResultCollector
-from jina.documents import DocumentArray
+from jina.clients.posting import AsyncPostingClient, PostingClient, SharedConnection
+from jina.clients.transport import ClientTransport
 from jina.excepts import BadClient, BadServer, InternalNetworkError
 from jina.proto import jina_pb2
 from jina.serve.options import message_limits
@@ -47,13 +43,13 @@ END_OF_INPUT = b"\x00"
 #: the close code a Jina gateway uses when it cannot reach an executor
 GATEWAY_FAILURE = 1011
 
-_logger = logging.getLogger("jina.client")
 
-
-def connect_options() -> dict[str, Any]:
+def connect_options(transport: ClientTransport | None = None, secure: bool = False) -> dict[str, Any]:
     """What both clients pass to `websockets`' connect()."""
-    _, receive_limit = message_limits()
-    return {
+    transport = transport or ClientTransport()
+    receive_limit = transport.max_message_bytes or message_limits()[1]
+    options: dict[str, Any] = {"ssl": transport.ssl_context()} if secure else {}
+    return options | {
         "subprotocols": [SUBPROTOCOL],
         # the same per-message limit as the gRPC channel's (-1: none)
         "max_size": None if receive_limit < 0 else receive_limit,
@@ -96,16 +92,14 @@ def decode_frame(message: bytes | str) -> jina_pb2.DataRequestProto:
 # -- synchronous -----------------------------------------------------------------------------
 
 
-class _Socket:
+class _Socket(SharedConnection):
     """One open socket: requests sent from any thread, responses routed by request id by a reader thread."""
 
     def __init__(self, connection: ClientConnection, url: str):
+        super().__init__()
         self._connection = connection
         self._url = url
-        self._inboxes: dict[str, queue.SimpleQueue] = {}
-        self._lock = threading.Lock()
         self._send_lock = threading.Lock()
-        self.broken: BaseException | None = None
         self._reader = threading.Thread(target=self._read, name="jina-ws-client-reader", daemon=True)
         self._reader.start()
 
@@ -117,13 +111,7 @@ class _Socket:
         error: BaseException
         try:
             while True:
-                response = decode_frame(self._connection.recv())
-                with self._lock:
-                    inbox = self._inboxes.get(response.header.request_id)
-                if inbox is not None:
-                    inbox.put(response)
-                else:
-                    _logger.debug("dropping a response nobody waits for: %s", response.header.request_id)
+                self._deliver(decode_frame(self._connection.recv()))
         except ConnectionClosed as exc:
             error = closed_error(self._url, exc)
         except BadServer as exc:
@@ -132,17 +120,10 @@ class _Socket:
         except Exception as exc:  # any other failure of the socket must still wake the waiting posts
             error = ConnectionError(f"the WebSocket to {self._url} failed: {type(exc).__name__}: {exc}")
             self._connection.close()
-        with self._lock:
-            self.broken = error
-            inboxes = list(self._inboxes.values())
-        for inbox in inboxes:
-            inbox.put(error)
+        self._break(error)
 
     def send(self, request: jina_pb2.DataRequestProto, inbox: queue.SimpleQueue) -> None:
-        with self._lock:
-            if self.broken is not None:
-                raise self.broken
-            self._inboxes[request.header.request_id] = inbox
+        self._expect(request, inbox)
         frame = request.SerializeToString()
         try:
             with self._send_lock:
@@ -151,11 +132,6 @@ class _Socket:
             # the reader sees the same close; its error (e.g. 1011) is the one to report
             self._reader.join(timeout=2.0)
             raise self.broken or closed_error(self._url, exc) from None
-
-    def forget(self, request_ids) -> None:
-        with self._lock:
-            for request_id in request_ids:
-                self._inboxes.pop(request_id, None)
 
     def close(self) -> None:
         try:
@@ -172,26 +148,17 @@ def _release(sockets: list[_Socket]) -> None:
         socket.close()
 
 
-class WebSocketClient:
+class WebSocketClient(PostingClient):
     """Synchronous client of a Flow's WebSocket endpoint (what `Client(protocol='websocket')` returns)."""
 
-    def __init__(self, address: Address, *, prefetch: int | None = None):
-        self.address = address
-        self.prefetch = prefetch
+    def __init__(self, address: Address, *, prefetch: int | None = None, transport: ClientTransport | None = None):
+        super().__init__(address, prefetch=prefetch, transport=transport)
         self.url = base_url(address, "wss", "ws")
         self._lock = threading.Lock()
         self._sockets: list[_Socket] = []  # the current socket is the last one
         self._finalizer = weakref.finalize(self, _release, self._sockets)
 
-    @property
-    def host(self) -> str:
-        return self.address.host
-
-    @property
-    def port(self) -> int:
-        return self.address.port
-
-    def _socket(self) -> _Socket:
+    def _open(self) -> _Socket:
         with self._lock:
             if not self._sockets or self._sockets[-1].broken is not None:
                 for old in self._sockets:
@@ -199,7 +166,7 @@ class WebSocketClient:
                 self._sockets.clear()
                 url = f"{self.url}/"
                 try:
-                    connection = sync_connect(url, **connect_options())
+                    connection = sync_connect(url, **connect_options(self.transport, self.address.tls))
                 except (OSError, TimeoutError, WebSocketException) as err:
                     raise open_error(url, err) from None
                 # entered as its context manager, which the socket's close() exits: the form
@@ -207,83 +174,13 @@ class WebSocketClient:
                 self._sockets.append(_Socket(connection.__enter__(), url))
             return self._sockets[-1]
 
-    def post(
-        self,
-        on: str = "/",
-        inputs: InputType = None,
-        parameters: dict[str, Any] | None = None,
-        request_size: int = 100,
-        target_executor: str | None = None,
-        on_done: Callback = None,
-        on_error: Callback = None,
-        on_always: Callback = None,
-        return_responses: bool = False,
-        results_in_order: bool = False,
-        prefetch: int | None = None,
-        continue_on_error: bool = False,
-        **_ignored: Any,
-    ) -> DocumentArray | list | None:
-        """Send documents to endpoint `on` of the Flow and return what came back (see Jina's post())."""
-        collector = ResultCollector(
-            on_done=on_done,
-            on_error=on_error,
-            on_always=on_always,
-            return_responses=return_responses,
-            continue_on_error=continue_on_error,
-        )
-        requests = build_requests(
-            inputs, on=on, parameters=parameters, request_size=request_size, target_executor=target_executor
-        )
-        window = prefetch or self.prefetch or DEFAULT_WINDOW
-        try:
-            socket = self._socket()
-        except (ConnectionError, BadClient) as err:
-            collector.fail(err)
-            return collector.result()
-        inbox: queue.SimpleQueue = queue.SimpleQueue()
-        in_flight: set[str] = set()
-        order: deque[str] = deque()  # request ids in sending order, for results_in_order
-        held: dict[str, jina_pb2.DataRequestProto] = {}
-        exhausted = False
-        try:
-            while True:
-                while not exhausted and len(in_flight) < window:
-                    request = next(requests, None)
-                    if request is None:
-                        exhausted = True
-                        break
-                    request_id = request.header.request_id
-                    in_flight.add(request_id)
-                    if results_in_order:
-                        order.append(request_id)
-                    try:
-                        socket.send(request, inbox)
-                    except ConnectionError as err:
-                        collector.fail(err)
-                        return collector.result()
-                if not in_flight:
-                    break
-                item = inbox.get()
-                if isinstance(item, BaseException):
-                    collector.fail(item)
-                    return collector.result()
-                in_flight.discard(item.header.request_id)
-                if not results_in_order:
-                    collector.add(item)
-                    continue
-                held[item.header.request_id] = item
-                while order and order[0] in held:
-                    collector.add(held.pop(order.popleft()))
-        finally:
-            if in_flight:
-                socket.forget(list(in_flight))
-        return collector.result()
-
     def dry_run(self, timeout: float | None = 5.0) -> jina_pb2.StatusProto:
         """Jina's WebSocket `/dry_run`: an empty request through the whole Flow, answered with a status."""
         url = f"{self.url}/dry_run"
         try:
-            with sync_connect(url, open_timeout=timeout, **connect_options()) as connection:
+            with sync_connect(
+                url, open_timeout=timeout, **connect_options(self.transport, self.address.tls)
+            ) as connection:
                 connection.send(b"")
                 frame = connection.recv(timeout=timeout)
         except ConnectionClosed as exc:
@@ -292,23 +189,10 @@ class WebSocketClient:
             raise open_error(url, err) from None
         return _status_from_frame(frame, url)
 
-    def is_flow_ready(self, timeout: float | None = 5.0) -> bool:
-        """True when the gateway and every executor behind it answer."""
-        try:
-            return self.dry_run(timeout).code == jina_pb2.StatusProto.SUCCESS
-        except (ConnectionError, BadServer, BadClient):
-            return False
-
     def close(self) -> None:
         self._finalizer()
         self._sockets = []
         self._finalizer = weakref.finalize(self, _release, self._sockets)
-
-    def __enter__(self) -> WebSocketClient:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
 
 def _status_from_frame(frame: bytes | str, url: str) -> jina_pb2.StatusProto:
@@ -323,12 +207,11 @@ def _status_from_frame(frame: bytes | str, url: str) -> jina_pb2.StatusProto:
 # -- asyncio ---------------------------------------------------------------------------------
 
 
-class _AsyncSocket:
+class _AsyncSocket(SharedConnection):
     def __init__(self, connection: AsyncConnection, url: str):
+        super().__init__()
         self._connection = connection
         self._url = url
-        self._inboxes: dict[str, asyncio.Queue] = {}
-        self.broken: BaseException | None = None
         self._reader = asyncio.ensure_future(self._read())
 
     @property
@@ -339,10 +222,7 @@ class _AsyncSocket:
         error: BaseException
         try:
             while True:
-                response = decode_frame(await self._connection.recv())
-                inbox = self._inboxes.get(response.header.request_id)
-                if inbox is not None:
-                    inbox.put_nowait(response)
+                self._deliver(decode_frame(await self._connection.recv()))
         except ConnectionClosed as exc:
             error = closed_error(self._url, exc)
         except asyncio.CancelledError:
@@ -353,24 +233,16 @@ class _AsyncSocket:
         except Exception as exc:  # any other failure of the socket must still wake the waiting posts
             error = ConnectionError(f"the WebSocket to {self._url} failed: {type(exc).__name__}: {exc}")
             await self._connection.close()
-        self.broken = error
-        for inbox in self._inboxes.values():
-            inbox.put_nowait(error)
+        self._break(error)
 
     async def send(self, request: jina_pb2.DataRequestProto, inbox: asyncio.Queue) -> None:
-        if self.broken is not None:
-            raise self.broken
-        self._inboxes[request.header.request_id] = inbox
+        self._expect(request, inbox)
         try:
             await self._connection.send(request.SerializeToString())
         except ConnectionClosed as exc:
             # the reader sees the same close; its error (e.g. 1011) is the one to report
             await asyncio.wait([self._reader], timeout=2.0)
             raise self.broken or closed_error(self._url, exc) from None
-
-    def forget(self, request_ids) -> None:
-        for request_id in request_ids:
-            self._inboxes.pop(request_id, None)
 
     async def close(self) -> None:
         try:
@@ -382,30 +254,21 @@ class _AsyncSocket:
         self._reader.cancel()
 
 
-class AsyncWebSocketClient:
+class AsyncWebSocketClient(AsyncPostingClient):
     """Asynchronous client of a Flow's WebSocket endpoint (`Client(protocol='websocket', asyncio=True)`).
 
     Like the synchronous one it keeps one socket for every post(), made in the running event
     loop on first use (and again if the client is used from another loop).
     """
 
-    def __init__(self, address: Address, *, prefetch: int | None = None):
-        self.address = address
-        self.prefetch = prefetch
+    def __init__(self, address: Address, *, prefetch: int | None = None, transport: ClientTransport | None = None):
+        super().__init__(address, prefetch=prefetch, transport=transport)
         self.url = base_url(address, "wss", "ws")
         self._socket: _AsyncSocket | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._opening: asyncio.Lock | None = None
 
-    @property
-    def host(self) -> str:
-        return self.address.host
-
-    @property
-    def port(self) -> int:
-        return self.address.port
-
-    async def _current_socket(self) -> _AsyncSocket:
+    async def _open(self) -> _AsyncSocket:
         loop = asyncio.get_running_loop()
         if self._loop is not loop or self._opening is None:
             # a socket belongs to the loop it was opened in; a new loop needs a new one
@@ -418,89 +281,18 @@ class AsyncWebSocketClient:
                     await self._socket.close()
                 url = f"{self.url}/"
                 try:
-                    connection = await async_connect(url, **connect_options())
+                    connection = await async_connect(url, **connect_options(self.transport, self.address.tls))
                 except (OSError, TimeoutError, WebSocketException) as err:
                     raise open_error(url, err) from None
                 self._socket = _AsyncSocket(connection, url)
             return self._socket
 
-    async def post(
-        self,
-        on: str = "/",
-        inputs: InputType = None,
-        parameters: dict[str, Any] | None = None,
-        request_size: int = 100,
-        target_executor: str | None = None,
-        on_done: Callback = None,
-        on_error: Callback = None,
-        on_always: Callback = None,
-        return_responses: bool = False,
-        results_in_order: bool = False,
-        prefetch: int | None = None,
-        continue_on_error: bool = False,
-        **_ignored: Any,
-    ):
-        """Yield, per response, its DocumentArray (or the Response with `return_responses=True`)."""
-        collector = ResultCollector(
-            on_done=on_done,
-            on_error=on_error,
-            on_always=on_always,
-            return_responses=True,
-            continue_on_error=continue_on_error,
-        )
-        requests = build_requests(
-            inputs, on=on, parameters=parameters, request_size=request_size, target_executor=target_executor
-        )
-        window = prefetch or self.prefetch or DEFAULT_WINDOW
-        try:
-            socket = await self._current_socket()
-        except (ConnectionError, BadClient) as err:
-            collector.fail(err)
-            return
-        inbox: asyncio.Queue = asyncio.Queue()
-        in_flight: set[str] = set()
-        order: deque[str] = deque()
-        held: dict[str, jina_pb2.DataRequestProto] = {}
-        exhausted = False
-        try:
-            while True:
-                while not exhausted and len(in_flight) < window:
-                    request = next(requests, None)
-                    if request is None:
-                        exhausted = True
-                        break
-                    in_flight.add(request.header.request_id)
-                    if results_in_order:
-                        order.append(request.header.request_id)
-                    try:
-                        await socket.send(request, inbox)
-                    except ConnectionError as err:
-                        collector.fail(err)
-                        return
-                if not in_flight:
-                    return
-                item = await inbox.get()
-                if isinstance(item, BaseException):
-                    collector.fail(item)
-                    return
-                in_flight.discard(item.header.request_id)
-                ready = [item]
-                if results_in_order:
-                    held[item.header.request_id] = item
-                    ready = []
-                    while order and order[0] in held:
-                        ready.append(held.pop(order.popleft()))
-                for proto in ready:
-                    response = collector.add(proto)
-                    yield response if return_responses else response.docs
-        finally:
-            if in_flight:
-                socket.forget(in_flight)
-
     async def dry_run(self, timeout: float | None = 5.0) -> jina_pb2.StatusProto:
         url = f"{self.url}/dry_run"
         try:
-            async with async_connect(url, open_timeout=timeout, **connect_options()) as connection:
+            async with async_connect(
+                url, open_timeout=timeout, **connect_options(self.transport, self.address.tls)
+            ) as connection:
                 await connection.send(b"")
                 frame = await asyncio.wait_for(connection.recv(), timeout)
         except ConnectionClosed as exc:
@@ -509,19 +301,7 @@ class AsyncWebSocketClient:
             raise open_error(url, err) from None
         return _status_from_frame(frame, url)
 
-    async def is_flow_ready(self, timeout: float | None = 5.0) -> bool:
-        try:
-            return (await self.dry_run(timeout)).code == jina_pb2.StatusProto.SUCCESS
-        except (ConnectionError, BadServer, BadClient):
-            return False
-
     async def close(self) -> None:
         socket, self._socket = self._socket, None
         if socket is not None and self._loop is asyncio.get_running_loop():
             await socket.close()
-
-    async def __aenter__(self) -> AsyncWebSocketClient:
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.close()

@@ -1,0 +1,368 @@
+"""Jina's `post()` written once, for every client, over a connection that carries requests.
+
+A client only says how it opens (or reuses) its connection: a gRPC stream, a WebSocket, or an
+HTTP client's requests. The connection's `send(request, inbox)` puts, later, the pair
+`(request id, response)` into `inbox`, or an exception when the request or the whole connection
+failed; `forget(request_ids)` drops requests nobody waits for any more. The pair names the request
+explicitly because a server may answer with another id (real Jina's HTTP gateway does).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import queue
+import threading
+from abc import ABC, abstractmethod
+from collections import deque
+from collections.abc import Iterator
+from typing import Any, Protocol, TypeVar
+
+from jina.clients.hosts import Address
+from jina.clients.inputs import InputType, build_requests
+from jina.clients.results import Callback, ResultCollector
+from jina.clients.transport import ClientTransport
+from jina.documents import DocumentArray
+from jina.excepts import BadClient, BadServer, RequestTooLarge
+from jina.proto import jina_pb2
+
+#: most requests of one post() in flight when no prefetch is given (the gateway's default)
+DEFAULT_WINDOW = 1000
+
+#: what a failed connection or request raises; post() hands these to on_error when given
+FAILURES = (ConnectionError, BadServer, BadClient)
+
+#: what a connection puts into a post()'s inbox
+Answer = tuple[str, jina_pb2.DataRequestProto] | BaseException
+
+_logger = logging.getLogger("jina.client")
+
+
+class Connection(Protocol):
+    """An open connection of a synchronous client (see the module docstring)."""
+
+    def send(self, request: jina_pb2.DataRequestProto, inbox: queue.SimpleQueue) -> None:
+        """Send `request`; its Answer goes to `inbox`. Raises one of FAILURES when already broken."""
+
+    def forget(self, request_ids: list[str]) -> None:
+        """Nobody waits for these requests' answers any more."""
+
+
+class AsyncConnection(Protocol):
+    """An open connection of an asyncio client: the same, with `send` a coroutine."""
+
+    async def send(self, request: jina_pb2.DataRequestProto, inbox: asyncio.Queue) -> None: ...
+
+    def forget(self, request_ids: list[str]) -> None: ...
+
+
+class SharedConnection:
+    """A connection every post() of a client shares (a gRPC stream, a WebSocket): its reader hands each
+    response to the inbox of the post() that sent the request, and a failure to all of them.
+
+    Thread-safe, for the synchronous clients' reader threads; inboxes are `queue.SimpleQueue`s or
+    `asyncio.Queue`s (both have `put_nowait`).
+    """
+
+    def __init__(self) -> None:
+        self._inboxes: dict[str, queue.SimpleQueue | asyncio.Queue] = {}
+        self._inboxes_lock = threading.Lock()
+        self.broken: BaseException | None = None
+
+    def _expect(self, request: jina_pb2.DataRequestProto, inbox: queue.SimpleQueue | asyncio.Queue) -> None:
+        """Route `request`'s response to `inbox`; raises the connection's failure when it already broke."""
+        with self._inboxes_lock:
+            if self.broken is not None:
+                raise self.broken
+            self._inboxes[request.header.request_id] = inbox
+
+    def _deliver(self, response: jina_pb2.DataRequestProto) -> None:
+        request_id = response.header.request_id
+        with self._inboxes_lock:
+            inbox = self._inboxes.get(request_id)
+        if inbox is not None:
+            inbox.put_nowait((request_id, response))
+        else:
+            _logger.debug("dropping a response nobody waits for: %s", request_id)
+
+    def _break(self, error: BaseException) -> None:
+        """The connection failed: every post() waiting on it gets `error`, and later sends raise it."""
+        with self._inboxes_lock:
+            self.broken = error
+            inboxes = list(self._inboxes.values())
+        for inbox in inboxes:
+            inbox.put_nowait(error)
+
+    def forget(self, request_ids: list[str]) -> None:
+        with self._inboxes_lock:
+            for request_id in request_ids:
+                self._inboxes.pop(request_id, None)
+
+
+class _Window:
+    """One post()'s requests in flight, and (results_in_order) the responses held back for earlier ones."""
+
+    def __init__(self, requests: Iterator[jina_pb2.DataRequestProto], size: int, results_in_order: bool):
+        self._requests = requests
+        self._size = size
+        self._exhausted = False
+        self.in_flight: set[str] = set()
+        self._order: deque[str] | None = deque() if results_in_order else None  # request ids in sending order
+        self._held: dict[str, jina_pb2.DataRequestProto] = {}
+
+    def to_send(self) -> Iterator[jina_pb2.DataRequestProto]:
+        """The next requests while the window has room, pulled from the inputs only then (they may be endless)."""
+        while not self._exhausted and len(self.in_flight) < self._size:
+            request = next(self._requests, None)
+            if request is None:
+                self._exhausted = True
+                return
+            # counted before it is sent, so that a failed send is forgotten with the rest
+            self.in_flight.add(request.header.request_id)
+            if self._order is not None:
+                self._order.append(request.header.request_id)
+            yield request
+
+    def arrived(self, request_id: str, response: jina_pb2.DataRequestProto) -> list[jina_pb2.DataRequestProto]:
+        """The responses due now: this one, or (results_in_order) those no earlier request holds up any more."""
+        self.in_flight.discard(request_id)
+        if self._order is None:
+            return [response]
+        self._held[request_id] = response
+        ready = []
+        while self._order and self._order[0] in self._held:
+            ready.append(self._held.pop(self._order.popleft()))
+        return ready
+
+
+def _failed(collector: ResultCollector, error: BaseException) -> None:
+    # a failed connection or request goes to on_error when given; anything else is a bug, raised as it is
+    if not isinstance(error, FAILURES):
+        raise error
+    collector.fail(error)
+
+
+def _collector(
+    on_done: Callback, on_error: Callback, on_always: Callback, return_responses: bool, continue_on_error: bool
+) -> ResultCollector:
+    return ResultCollector(
+        on_done=on_done,
+        on_error=on_error,
+        on_always=on_always,
+        return_responses=return_responses,
+        continue_on_error=continue_on_error,
+    )
+
+
+_Client = TypeVar("_Client", bound="PostingClient")
+_AsyncClient = TypeVar("_AsyncClient", bound="AsyncPostingClient")
+
+
+def check_size(request: jina_pb2.DataRequestProto, limit: int) -> None:
+    """Refuse a request the server would refuse (RESOURCE_EXHAUSTED / 413) before it is sent: on a
+    shared stream an oversize message would end the stream for every other request on it."""
+    size = request.ByteSize()
+    if 0 < limit < size:
+        raise RequestTooLarge(
+            f"a request of {size:,} bytes is over the {limit:,}-byte message limit (the server would answer "
+            "RESOURCE_EXHAUSTED / HTTP 413); send fewer documents per request (request_size) or raise "
+            "max_message_bytes (JINA_GRPC_SEND_BYTES) on both sides"
+        )
+
+
+class PostingClient(ABC):
+    """A synchronous client: Jina's post() over the connection `_open()` gives, and is_flow_ready()."""
+
+    def __init__(self, address: Address, *, prefetch: int | None = None, transport: ClientTransport | None = None):
+        self.address = address
+        self.prefetch = prefetch
+        self.transport = transport or ClientTransport()
+
+    @property
+    def host(self) -> str:
+        return self.address.host
+
+    @property
+    def port(self) -> int:
+        return self.address.port
+
+    @abstractmethod
+    def _open(self) -> Connection:
+        """The connection for the next post(): the open one, or a new one when there is none or it broke."""
+
+    @abstractmethod
+    def dry_run(self, timeout: float | None = 5.0) -> jina_pb2.StatusProto:
+        """The Flow's answer to an empty request through all of it; FAILURES when there is none."""
+
+    @abstractmethod
+    def close(self) -> None: ...
+
+    def post(
+        self,
+        on: str = "/",
+        inputs: InputType = None,
+        parameters: dict[str, Any] | None = None,
+        request_size: int = 100,
+        target_executor: str | None = None,
+        on_done: Callback = None,
+        on_error: Callback = None,
+        on_always: Callback = None,
+        return_responses: bool = False,
+        results_in_order: bool = False,
+        prefetch: int | None = None,
+        continue_on_error: bool = False,
+        **_ignored: Any,
+    ) -> DocumentArray | list | None:
+        """Send documents to endpoint `on` of the Flow and return what came back (see Jina's post())."""
+        collector = _collector(on_done, on_error, on_always, return_responses, continue_on_error)
+        requests = build_requests(
+            inputs, on=on, parameters=parameters, request_size=request_size, target_executor=target_executor
+        )
+        window = prefetch or self.prefetch or DEFAULT_WINDOW
+        try:
+            connection = self._open()
+        except FAILURES as err:
+            collector.fail(err)
+            return collector.result()
+        self._exchange(connection, requests, window, results_in_order, collector)
+        return collector.result()
+
+    def _exchange(
+        self,
+        connection: Connection,
+        requests: Iterator[jina_pb2.DataRequestProto],
+        window: int,
+        results_in_order: bool,
+        collector: ResultCollector,
+    ) -> None:
+        """Keep up to `window` requests in flight and collect every response, until the last or a failure."""
+        inbox: queue.SimpleQueue[Answer] = queue.SimpleQueue()
+        flight = _Window(requests, window, results_in_order)
+        try:
+            while True:
+                for request in flight.to_send():
+                    try:
+                        self._check_size(request)
+                        connection.send(request, inbox)
+                    except FAILURES as err:
+                        collector.fail(err)
+                        return
+                if not flight.in_flight:
+                    return
+                answer = inbox.get()
+                if isinstance(answer, BaseException):
+                    _failed(collector, answer)
+                    return
+                for response in flight.arrived(*answer):
+                    collector.add(response)
+        finally:
+            if flight.in_flight:
+                connection.forget(list(flight.in_flight))
+
+    def is_flow_ready(self, timeout: float | None = 5.0) -> bool:
+        """True when the gateway and every executor behind it answer."""
+        try:
+            return self.dry_run(timeout).code == jina_pb2.StatusProto.SUCCESS
+        except FAILURES:
+            return False
+
+    def _check_size(self, request: jina_pb2.DataRequestProto) -> None:
+        check_size(request, self.transport.send_limit)
+
+    def __enter__(self: _Client) -> _Client:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class AsyncPostingClient(ABC):
+    """An asyncio client: post() is an async generator over the connection `_open()` gives."""
+
+    def __init__(self, address: Address, *, prefetch: int | None = None, transport: ClientTransport | None = None):
+        self.address = address
+        self.prefetch = prefetch
+        self.transport = transport or ClientTransport()
+
+    @property
+    def host(self) -> str:
+        return self.address.host
+
+    @property
+    def port(self) -> int:
+        return self.address.port
+
+    @abstractmethod
+    async def _open(self) -> AsyncConnection:
+        """The connection for the next post(), in the running event loop (a new loop needs a new one)."""
+
+    @abstractmethod
+    async def dry_run(self, timeout: float | None = 5.0) -> jina_pb2.StatusProto: ...
+
+    @abstractmethod
+    async def close(self) -> None: ...
+
+    async def post(
+        self,
+        on: str = "/",
+        inputs: InputType = None,
+        parameters: dict[str, Any] | None = None,
+        request_size: int = 100,
+        target_executor: str | None = None,
+        on_done: Callback = None,
+        on_error: Callback = None,
+        on_always: Callback = None,
+        return_responses: bool = False,
+        results_in_order: bool = False,
+        prefetch: int | None = None,
+        continue_on_error: bool = False,
+        **_ignored: Any,
+    ):
+        """Yield, per response, its DocumentArray (or the Response with `return_responses=True`)."""
+        # post() yields each response itself; the collector only keeps Responses, never copying their documents
+        collector = _collector(on_done, on_error, on_always, return_responses=True, continue_on_error=continue_on_error)
+        requests = build_requests(
+            inputs, on=on, parameters=parameters, request_size=request_size, target_executor=target_executor
+        )
+        window = prefetch or self.prefetch or DEFAULT_WINDOW
+        try:
+            connection = await self._open()
+        except FAILURES as err:
+            collector.fail(err)
+            return
+        inbox: asyncio.Queue[Answer] = asyncio.Queue()
+        flight = _Window(requests, window, results_in_order)
+        try:
+            while True:
+                for request in flight.to_send():
+                    try:
+                        check_size(request, self.transport.send_limit)
+                        await connection.send(request, inbox)
+                    except FAILURES as err:
+                        collector.fail(err)
+                        return
+                if not flight.in_flight:
+                    return
+                answer = await inbox.get()
+                if isinstance(answer, BaseException):
+                    _failed(collector, answer)
+                    return
+                for proto in flight.arrived(*answer):
+                    response = collector.add(proto)
+                    yield response if return_responses else response.docs
+        finally:
+            if flight.in_flight:
+                connection.forget(list(flight.in_flight))
+
+    async def is_flow_ready(self, timeout: float | None = 5.0) -> bool:
+        """True when the gateway and every executor behind it answer."""
+        try:
+            return (await self.dry_run(timeout)).code == jina_pb2.StatusProto.SUCCESS
+        except FAILURES:
+            return False
+
+    async def __aenter__(self: _AsyncClient) -> _AsyncClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
