@@ -131,6 +131,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             "log_level": logs.level_from_env("WARNING").lower() if args.log_level is None else args.log_level.lower(),
             "ws_max_size": config.max_body_bytes,
             "lifespan": "on",
+            # on SIGTERM: answer what is in flight, but give up on open connections after a while
+            "timeout_graceful_shutdown": 5,
             **({"ssl_certfile": config.ssl_certfile, "ssl_keyfile": config.ssl_keyfile} if config.ssl_certfile else {}),
             **config.uvicorn_kwargs,
         }
