@@ -24,6 +24,7 @@ from bridge.transcode import build_message, render_message
 from bridge.websocket import serve_websocket
 from jina.proto import jina_pb2
 from jina.serve.compression import parse_compression
+from jina.serve.net import wait_listening
 from jina.wire import describe_error
 
 _logger = logging.getLogger("jina.bridge")
@@ -60,6 +61,8 @@ class Bridge:
 
     async def start(self) -> None:
         self.link = GatewayLink(self.config.gateway, parse_compression(self.config.compression))
+        # the gateway usually starts next to the bridge: wait for it before the first gRPC call
+        await wait_listening(self.config.gateway, self.config.descriptor_timeout)
         await self.load_routes(self.config.descriptor_timeout)
         self._watcher = asyncio.ensure_future(self._reload_on_reconnect())
 

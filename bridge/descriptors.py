@@ -97,7 +97,7 @@ def compiled_files() -> list[descriptor_pb2.FileDescriptorProto]:
 async def reflected_files(channel: grpc.aio.Channel, timeout: float = 5.0) -> list[descriptor_pb2.FileDescriptorProto]:
     """Ask the server's reflection service for every service's file and their imports."""
     stub = reflection_pb2_grpc.ServerReflectionStub(channel)
-    call = stub.ServerReflectionInfo(timeout=timeout)
+    call = stub.ServerReflectionInfo(timeout=timeout, wait_for_ready=True)
     files: dict[str, descriptor_pb2.FileDescriptorProto] = {}
 
     async def ask(**request) -> reflection_pb2.ServerReflectionResponse:

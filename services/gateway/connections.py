@@ -11,6 +11,7 @@ from google.protobuf import empty_pb2
 
 from jina.executor import DEFAULT_ENDPOINT_PUBLIC
 from jina.proto import jina_pb2
+from jina.serve.net import wait_listening
 from jina.serve.options import channel_options
 from jina.topology import ExecutorNode
 from services.gateway.multiplex import MultiplexedCall, StreamBroken
@@ -106,22 +107,8 @@ class ReplicaConnection:
         except grpc.aio.AioRpcError as err:
             raise HopError(err.code(), err.details() or "") from None
 
-    async def wait_listening(self, timeout: float, interval: float = 0.02) -> bool:
-        """Poll with plain TCP connects until the replica accepts (cheap on start-up, when the
-        executor is usually still importing). Connecting through gRPC instead would leave the
-        channel in gRPC's reconnect back-off, which delays the first real call."""
-        host, _, port = self.address.rpartition(":")
-        deadline = asyncio.get_running_loop().time() + timeout
-        while True:
-            try:
-                _, writer = await asyncio.open_connection(host.strip("[]"), int(port))
-            except OSError:
-                if asyncio.get_running_loop().time() >= deadline:
-                    return False
-                await asyncio.sleep(interval)
-                continue
-            writer.close()
-            return True
+    async def wait_listening(self, timeout: float) -> bool:
+        return await wait_listening(self.address, timeout)
 
     async def close(self) -> None:
         if self._stream is not None:
