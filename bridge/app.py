@@ -138,7 +138,7 @@ class Bridge:
             return None
         if path == "/openapi.json":
             if self._openapi is None:
-                self._openapi = openapi.build(self.config, self.table, self.types)
+                self._openapi = openapi.build(self.config, self.table, self.types, self.descriptor_source)
             return json_response(self._openapi)
         return docs_ui.respond(path, title=self.config.title)
 

@@ -257,7 +257,9 @@ def _operation_id(route: Route) -> str:
     return f"{cleaned}_{route.verb.lower()}"
 
 
-def build(config: BridgeConfig, table: RouteTable, bridge_types=None) -> dict[str, Any]:
+def build(
+    config: BridgeConfig, table: RouteTable, bridge_types=None, descriptor_source: str = "compiled"
+) -> dict[str, Any]:
     schemas = _jina_schemas()
     messages = _MessageSchemas(schemas)
     paths: dict[str, dict[str, Any]] = {}
@@ -275,7 +277,13 @@ def build(config: BridgeConfig, table: RouteTable, bridge_types=None) -> dict[st
         paths.setdefault(route.template.openapi_path, {})[route.verb.lower()] = operation
     return {
         "openapi": "3.0.3",
-        "info": {"title": config.title, "description": config.description, "version": __version__},
+        "info": {
+            "title": config.title,
+            "description": config.description,
+            "version": __version__,
+            # where the routes came from: the gateway's server reflection, or this package's protos
+            "x-descriptors": descriptor_source,
+        },
         "paths": paths,
         "components": {"schemas": schemas},
     }

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 from concurrent import futures
 from pathlib import Path
 
@@ -184,3 +185,58 @@ def test_a_gateway_unknown_to_the_bridge_is_transcoded_from_its_reflection(libra
             assert {"/v1/{name}", "/v1/books/{name}", "/v1/{parent}/books", "/"} <= paths
     finally:
         launcher.stop_all([bridge], grace=2)
+
+
+def test_routes_are_read_again_from_reflection_when_the_gateway_comes_back(library_files, tmp_path):
+    """A bridge started before its gateway serves Jina's compiled routes, then the gateway's own."""
+    from google.protobuf import descriptor_pool, message_factory
+
+    gateway_port, port = free_port(), free_port()
+    bridge = launcher.ServiceProcess(
+        "bridge",
+        launcher.python_argv("bridge", "--gateway", f"127.0.0.1:{gateway_port}", "--host", "127.0.0.1",
+                             "--port", str(port), "--config", '{"descriptor_timeout": 0.5}'),
+        launcher.child_env(),
+        port,
+    )  # fmt: skip
+    bridge.start()
+    server = None
+    try:
+        launcher.wait_ready([bridge], timeout=30)
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}") as http:
+            spec = http.get("/openapi.json").json()
+            assert spec["info"]["x-descriptors"] == "compiled" and "/status" in spec["paths"]
+            pool = descriptor_pool.DescriptorPool()
+            for file in library_files:
+                pool.Add(file)
+            book = message_factory.GetMessageClass(pool.FindMessageTypeByName("library.Book"))
+            request_cls = message_factory.GetMessageClass(pool.FindMessageTypeByName("library.GetBookRequest"))
+            handlers = grpc.method_handlers_generic_handler(
+                "library.Library",
+                {
+                    "GetBook": grpc.unary_unary_rpc_method_handler(
+                        lambda request, context: book(name=request.name, title="back"),
+                        request_cls.FromString,
+                        book.SerializeToString,
+                    )
+                },
+            )
+            server = grpc.server(futures.ThreadPoolExecutor(max_workers=2))
+            server.add_generic_rpc_handlers((handlers,))
+            reflection.enable_server_reflection(["library.Library", reflection.SERVICE_NAME], server, pool=pool)
+            server.add_insecure_port(f"127.0.0.1:{gateway_port}")
+            server.start()
+            deadline = time.monotonic() + 15
+            while time.monotonic() < deadline:
+                http.get("/")  # traffic makes the bridge's channel try to connect
+                spec = http.get("/openapi.json").json()
+                if spec["info"]["x-descriptors"] == "reflection":
+                    break
+                time.sleep(0.2)
+            assert spec["info"]["x-descriptors"] == "reflection"
+            assert "/v1/books/{name}" in spec["paths"] and "/status" not in spec["paths"]
+            assert http.get("/v1/books/b").json()["title"] == "back"
+    finally:
+        launcher.stop_all([bridge], grace=2)
+        if server is not None:
+            server.stop(0)
