@@ -31,8 +31,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             width = max(len(p) for p in flow.ports)
             for protocol, port in flow.ports.items():
                 print(f"{protocol.ljust(width)}  {flow.host}:{port}", flush=True)
-            if flow._bridge_port is not None:
-                print(f"{'docs'.ljust(width)}  http://{flow.host}:{flow._bridge_port}/docs", flush=True)
+            if flow.bridge_port is not None:
+                print(f"{'docs'.ljust(width)}  http://{flow.host}:{flow.bridge_port}/docs", flush=True)
             flow.block()
     except (BadConfig, RuntimeFailToStart) as exc:
         print(f"jina flow: {exc}", file=sys.stderr)

@@ -175,7 +175,8 @@ class Flow:
         return self.ports[self.protocols[0]]
 
     @property
-    def _bridge_port(self) -> int | None:
+    def bridge_port(self) -> int | None:
+        """The HTTP/WebSocket port, when the Flow serves either."""
         ports = self.ports
         return ports.get("http") or ports.get("websocket")
 
