@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
-import platform
 import statistics
 import subprocess
 import sys
@@ -26,6 +24,10 @@ from jina import Client, Executor, Flow, requests
 from jina.flow.ports import free_port, port_is_free
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from benchmarks.table import print_table  # noqa: E402
+
 SEED_SAMPLE = ROOT / "tests" / "acceptance" / "samples" / "grpc_sample.py"
 
 
@@ -167,11 +169,7 @@ def main() -> None:
     rows.append(("ceiling: bare grpcio unary, 1 hop", f"{unary:,.0f} req/s", "-", "-"))
     rows.append(("ceiling: bare grpcio bidi stream, 1 hop", f"{stream:,.0f} msg/s", "-", "-"))
 
-    header = ("scenario", "measured", "target", "Jina 3.34")
-    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(4)]
-    print(f"\njina-mesh gRPC core on {platform.node()} ({os.cpu_count()} cores, Python {platform.python_version()})\n")
-    for row in [header, tuple("-" * w for w in widths), *rows]:
-        print("| " + " | ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)) + " |")
+    print_table("jina-mesh gRPC core", ("scenario", "measured", "target", "Jina 3.34"), rows)
 
 
 if __name__ == "__main__":

@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import itertools
 import os
-import platform
 import sys
 import tempfile
 import threading
@@ -25,6 +24,7 @@ from docarray import Document, DocumentArray
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.table import print_table  # noqa: E402
 from jina import Client, Executor, Flow, requests  # noqa: E402
 from jina.flow import launcher  # noqa: E402
 from jina.flow.ports import free_port  # noqa: E402
@@ -174,11 +174,7 @@ def main() -> None:
         f"{start_mb:,.0f} → {end_mb:,.0f} MB",
         f"growth {end_mb - start_mb:+.1f} MB (< 50 MB), {served:,} requests",
     ))  # fmt: skip
-    header = ("scenario", "measured", "note")
-    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(3)]
-    print(f"\njina-mesh transport on {platform.node()} ({os.cpu_count()} cores, Python {platform.python_version()})\n")
-    for row in [header, tuple("-" * w for w in widths), *rows]:
-        print("| " + " | ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)) + " |")
+    print_table("jina-mesh transport", ("scenario", "measured", "note"), rows)
 
 
 if __name__ == "__main__":

@@ -32,7 +32,7 @@ from google.protobuf import struct_pb2
 
 from jina.executor import normalize_endpoint
 from jina.proto import jina_pb2
-from jina.topology import GATEWAY, Topology
+from jina.topology import GATEWAY, ExecutorNode, Topology
 from jina.wire import RESULTS_KEY, new_request_id, struct_to_dict
 from services.gateway.connections import ExecutorClient, ExecutorUnreachable
 from services.gateway.merge import merge_contents
@@ -88,8 +88,6 @@ class Router:
     ):
         self.executors = {e.name: e for e in executors}
         if topology is None:  # a chain, in the given order
-            from jina.topology import ExecutorNode
-
             topology = Topology(tuple(ExecutorNode(e.name, tuple(r.address for r in e.replicas)) for e in executors))
         self.topology = topology
         self.timeout_send = timeout_send
