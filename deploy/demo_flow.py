@@ -1,5 +1,7 @@
 """The demo Flow: two Executors, gRPC on port 12345, HTTP and WebSocket on port 12346, until Ctrl-C.
 
+The same Flow as deploy/flow.yml (which docker-compose.yml is exported from), in Python.
+
 Try it:  jina ping localhost:12345
          grpcurl -plaintext localhost:12345 list
          curl -s localhost:12346/post -H 'content-type: application/json' -d '{"data": [{"text": "hello world"}]}'
@@ -11,33 +13,16 @@ from __future__ import annotations
 
 import sys
 
-from docarray import DocumentArray
+from demo_executors import Shouter, WordCounter  # next to this script (deploy/ is on the path)
 
-from jina import Executor, Flow, requests
-
-
-class WordCounter(Executor):
-    """Counts the words of every text document."""
-
-    @requests
-    def count(self, docs: DocumentArray, **kwargs):
-        for doc in docs:
-            doc.tags["words"] = len((doc.text or "").split())
-
-
-class Shouter(Executor):
-    """Upper-cases texts, only for the /shout endpoint."""
-
-    @requests(on="/shout")
-    def shout(self, docs: DocumentArray, **kwargs):
-        for doc in docs:
-            doc.text = (doc.text or "").upper()
-
+from jina import Flow
 
 if __name__ == "__main__":
     grpc_port = int(sys.argv[1]) if len(sys.argv) > 1 else 12345
     http_port = int(sys.argv[2]) if len(sys.argv) > 2 else grpc_port + 1
-    flow = Flow(protocol=["grpc", "http", "websocket"], port=[grpc_port, http_port, http_port], cors=True)
+    flow = Flow(
+        protocol=["grpc", "http", "websocket"], port=[grpc_port, http_port, http_port], cors=True, compression="gzip"
+    )
     flow.add(uses=WordCounter, name="counter").add(uses=Shouter, name="shouter")
     flow.expose_endpoint("/shout", summary="Upper-case the texts", tags=["demo"])
     with flow:

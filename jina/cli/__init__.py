@@ -14,6 +14,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "executor": ("services.executor.main:main", "serve one Executor over gRPC"),
     "gateway": ("services.gateway.main:main", "serve a Flow's gRPC gateway in front of its executors"),
     "bridge": ("bridge.main:main", "serve HTTP and WebSocket in front of a gateway (transcoded to its gRPC)"),
+    "export": ("jina.cli.export:main", "write a YAML Flow as a Docker Compose file or Kubernetes objects"),
     "ping": ("jina.cli.ping:main", "check that a gateway or executor is up (exit code 0 or 1)"),
 }
 

@@ -14,10 +14,10 @@ from jina import logs
 from jina.clients.hosts import normalize_protocol
 from jina.excepts import BadConfig
 from jina.executor import Executor
-from jina.flow import launcher
+from jina.flow import launcher, local
 from jina.flow.options import ADD_OPTIONS, BRIDGE_OPTIONS, check_names, normalize_flow_options
-from jina.flow.plan import STOP_GRACE, ExecutorConfig, Transport, check_topology, plan_services
 from jina.flow.ports import free_port, port_is_free
+from jina.flow.spec import STOP_GRACE, ExecutorConfig, FlowSpec, Transport, build_spec, check_topology
 from jina.serve.tls import check_tls_pair
 
 _logger = logging.getLogger("jina.flow")
@@ -170,6 +170,11 @@ class Flow:
         return dict(self._ports)  # type: ignore[arg-type]
 
     @property
+    def declared_ports(self) -> dict[str, int | None]:
+        """protocol → the port the Flow was given (None: not fixed; `ports` chooses one when running)."""
+        return dict(self._ports)
+
+    @property
     def port(self) -> int:
         """The port of the first protocol."""
         return self.ports[self.protocols[0]]
@@ -188,6 +193,47 @@ class Flow:
     def executor_names(self) -> list[str]:
         return [e.name for e in self._executors]
 
+    def spec(self, ports: dict[str, int | None] | None = None) -> FlowSpec:
+        """This Flow's services as data (what every renderer reads); `ports` defaults to `self.ports`."""
+        bridge_options = {
+            k: v
+            for k, v in self.options.items()
+            if k in BRIDGE_OPTIONS and v is not None and k != "expose_graphql_endpoint"
+        }
+        return build_spec(
+            executors=self._executors,
+            protocols=self.protocols,
+            ports=self.ports if ports is None else ports,
+            prefetch=self.prefetch,
+            timeout_send=self.timeout_send,
+            bridge_options=bridge_options,
+            debug=self.debug,
+            transport=Transport(
+                compression=self.compression,
+                ssl_certfile=self.ssl_certfile,
+                ssl_keyfile=self.ssl_keyfile,
+                max_message_bytes=self.max_message_bytes,
+            ),
+        )
+
+    def to_docker_compose_yaml(
+        self, output_path: str | None = None, network_name: str | None = None, include_gateway: bool = True, **options
+    ) -> list[Path]:
+        """Write this Flow as a Docker Compose file (also deployable on Swarm) and Compose's override file
+        next to it; options: `context`, `image`, `code`, `build_context`, `dockerfile` (see `jina export`)."""
+        from jina.deploy.export import to_docker_compose_yaml
+
+        return to_docker_compose_yaml(self, output_path, network_name, include_gateway, **options)
+
+    def to_kubernetes_yaml(
+        self, output_base_path: str, k8s_namespace: str | None = None, include_gateway: bool = True, **options
+    ) -> list[Path]:
+        """Write this Flow as Kubernetes objects (one YAML file per service, plus config) into a directory;
+        options: `context`, `image`, `code`, `tls_secret` (see `jina export`)."""
+        from jina.deploy.export import to_kubernetes_yaml
+
+        return to_kubernetes_yaml(self, output_base_path, k8s_namespace, include_gateway, **options)
+
     # -- running ----------------------------------------------------------------------------
 
     def start(self) -> Flow:
@@ -202,29 +248,9 @@ class Flow:
             check_tls_pair(self.ssl_certfile, self.ssl_keyfile)
             self._workdir = tempfile.TemporaryDirectory(prefix="jina-flow-")
             try:
-                bridge_options = {
-                    k: v
-                    for k, v in self.options.items()
-                    if k in BRIDGE_OPTIONS and v is not None and k != "expose_graphql_endpoint"
-                }
-                plan = plan_services(
-                    executors=self._executors,
-                    ports=self.ports,
-                    host=self.host,
-                    prefetch=self.prefetch,
-                    timeout_send=self.timeout_send,
-                    bridge_options=bridge_options,
-                    debug=self.debug,
-                    workdir=Path(self._workdir.name),
-                    transport=Transport(
-                        compression=self.compression,
-                        ssl_certfile=self.ssl_certfile,
-                        ssl_keyfile=self.ssl_keyfile,
-                        max_message_bytes=self.max_message_bytes,
-                    ),
-                )
-                self._services = plan.services
-                self._gateway_port = plan.gateway_port
+                processes = local.render(self.spec(), self.host, Path(self._workdir.name))
+                self._services = processes.services
+                self._gateway_port = processes.gateway_port
                 for service in self._services:
                     service.start()
                 launcher.wait_ready(self._services, self.timeout_ready)

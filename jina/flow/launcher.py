@@ -139,19 +139,6 @@ def stop_all(services: Sequence[ServiceProcess], grace: float) -> None:
         service.stopped = True
 
 
-def flags(**options: object) -> list[str]:
-    """Command-line flags from keyword arguments: `log_level='INFO'` → `--log-level INFO`;
-    `True` → a bare flag; `None` and `False` → left out."""
-    argv: list[str] = []
-    for name, value in options.items():
-        if value is None or value is False:
-            continue
-        argv.append("--" + name.replace("_", "-"))
-        if value is not True:
-            argv.append(str(value))
-    return argv
-
-
 def python_argv(*args: str) -> list[str]:
     return [sys.executable, "-m", "jina", *args]
 

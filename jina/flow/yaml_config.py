@@ -28,7 +28,7 @@ import yaml
 
 from jina.excepts import BadConfig
 from jina.flow.options import ADD_OPTIONS, ALIASES, check_names, normalize_flow_options
-from jina.flow.plan import check_topology
+from jina.flow.spec import check_topology
 
 if TYPE_CHECKING:
     from jina.flow.flow import Flow

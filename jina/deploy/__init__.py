@@ -1,0 +1,1 @@
+"""Deploying a Flow on container engines: Docker Compose (and Swarm) files and Kubernetes objects."""

@@ -1,0 +1,93 @@
+"""Writing a Flow for container engines: `Flow.to_docker_compose_yaml` / `to_kubernetes_yaml`, `jina export`.
+
+Everything is rendered and checked in memory first; files are written only when the whole
+export succeeded, so a refused Flow leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from jina.deploy import compose
+from jina.deploy.context import DEFAULT_IMAGE, ExportContext, context_for
+from jina.flow.spec import FlowSpec
+from jina.serve.tls import check_tls_pair
+
+if TYPE_CHECKING:
+    from jina.flow.flow import Flow
+
+
+def flow_spec(flow: Flow) -> FlowSpec:
+    """The Flow's services with only the ports it fixed (containers choose the others)."""
+    check_tls_pair(flow.ssl_certfile, flow.ssl_keyfile)
+    return flow.spec(ports=flow.declared_ports)
+
+
+def _source(flow: Flow) -> str:
+    source = getattr(flow, "config_source", None)
+    return source if source and source != "<yaml string>" else "defined in Python"
+
+
+def to_docker_compose_yaml(
+    flow: Flow,
+    output_path: str | os.PathLike | None = None,
+    network_name: str | None = None,
+    include_gateway: bool = True,
+    *,
+    context: str | os.PathLike | None = None,
+    image: str = DEFAULT_IMAGE,
+    code: str = "mount",
+    build_context: str | None = None,
+    dockerfile: str | None = None,
+) -> list[Path]:
+    """Write the Compose file (and its override, see `jina.deploy.compose`); returns the paths written."""
+    main = Path(output_path or "docker-compose.yml")
+    out_dir = main.resolve().parent
+    export = ExportContext(context_for(flow, context), image=image, code=code)
+    build = compose.Build(build_context, dockerfile) if build_context else None
+    files = compose.render(
+        flow_spec(flow), export, out_dir=out_dir, build=build, network=network_name, include_gateway=include_gateway
+    )
+    main_text, override_text = compose.dump(files, main, _source(flow))
+    out_dir.mkdir(parents=True, exist_ok=True)
+    override = compose.override_path(main)
+    main.write_text(main_text)
+    override.write_text(override_text)
+    return [main, override]
+
+
+def to_kubernetes_yaml(
+    flow: Flow,
+    output_base_path: str | os.PathLike,
+    k8s_namespace: str | None = None,
+    include_gateway: bool = True,
+    *,
+    context: str | os.PathLike | None = None,
+    image: str = DEFAULT_IMAGE,
+    code: str = "mount",
+    tls_secret: str | None = None,
+) -> list[Path]:
+    """Write one YAML file per object group into `output_base_path`; returns the paths written."""
+    from jina.deploy import kubernetes
+
+    export = ExportContext(context_for(flow, context), image=image, code=code)
+    documents = kubernetes.render(
+        flow_spec(flow),
+        export,
+        namespace=k8s_namespace or flow.options.get("name"),
+        include_gateway=include_gateway,
+        tls_secret=tls_secret,
+    )
+    out_dir = Path(output_base_path)
+    texts = {name: kubernetes.dump(objects, _source(flow)) for name, objects in documents.items()}
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, text in texts.items():
+        path = out_dir / name
+        path.write_text(text)
+        if kubernetes.holds_secret(documents[name]):
+            path.chmod(0o600)  # it carries the TLS private key
+        written.append(path)
+    return written
