@@ -15,7 +15,7 @@ from starlette.types import Receive, Scope, Send
 
 from bridge import docs_ui, openapi
 from bridge.config import BridgeConfig
-from bridge.descriptors import MessageTypes, http_bindings, load_files
+from bridge.descriptors import MessageTypes, compiled_files, http_bindings, load_files
 from bridge.errors import HTTPError
 from bridge.gateway import GatewayLink
 from bridge.jina_json import failed_request_body, parse_data_request, render_data_response
@@ -30,6 +30,8 @@ from jina.wire import describe_error
 _logger = logging.getLogger("jina.bridge")
 
 _JSON_TYPES = ("application/json", "text/json")
+#: seconds between attempts to connect to a gateway that is not there
+RECONNECT_POLL = 0.5
 
 
 class _Disconnected(Exception):
@@ -62,13 +64,20 @@ class Bridge:
     async def start(self) -> None:
         self.link = GatewayLink(self.config.gateway, parse_compression(self.config.compression))
         # the gateway usually starts next to the bridge: wait for it before the first gRPC call
-        await wait_listening(self.config.gateway, self.config.descriptor_timeout)
-        await self.load_routes(self.config.descriptor_timeout)
+        if await wait_listening(self.config.gateway, self.config.descriptor_timeout):
+            await self.load_routes(self.config.descriptor_timeout)
+        else:
+            # Not up (started later, as containers may be): serve Jina's own routes now, answer
+            # 503 on the health route, and read the gateway's routes once it is there.
+            _logger.info("gateway %s does not listen yet; its routes are read when it does", self.config.gateway)
+            self._use_files(compiled_files(), "compiled")
         self._watcher = asyncio.ensure_future(self._reload_on_reconnect())
 
     async def load_routes(self, timeout: float) -> None:
         assert self.link is not None
-        files, source = await load_files(self.link.channel, timeout)
+        self._use_files(*await load_files(self.link.channel, timeout))
+
+    def _use_files(self, files: list, source: str) -> None:
         self.types = MessageTypes(files)
         self.table = build_routes(self.config, http_bindings(files))
         self.descriptor_source = source
@@ -76,19 +85,27 @@ class Bridge:
         _logger.info("routes from %s descriptors: %s", source, self.table.describe())
 
     async def _reload_on_reconnect(self) -> None:
-        """Read the gateway's descriptors again whenever the channel becomes ready after a break."""
+        """Read the gateway's descriptors again whenever the channel becomes ready after a break.
+
+        While not connected, the channel is asked to connect every RECONNECT_POLL seconds: the
+        gateway's routes then arrive as soon as it is up, whether or not HTTP traffic comes.
+        """
         assert self.link is not None
         channel = self.link.channel
-        state = channel.get_state(try_to_connect=False)
+        ready = grpc.ChannelConnectivity.READY
+        previous = channel.get_state(try_to_connect=False)
         while True:
-            await channel.wait_for_state_change(state)
-            new = channel.get_state(try_to_connect=False)
-            if new == grpc.ChannelConnectivity.READY and state != grpc.ChannelConnectivity.READY:
+            state = channel.get_state(try_to_connect=True)
+            if state == ready and previous != ready:
                 try:
                     await self.load_routes(self.config.descriptor_timeout)
                 except Exception:  # never let a reload failure stop the bridge
                     _logger.exception("reloading the gateway's descriptors failed")
-            state = new
+            previous = state
+            try:
+                await asyncio.wait_for(channel.wait_for_state_change(state), None if state == ready else RECONNECT_POLL)
+            except asyncio.TimeoutError:
+                pass
 
     async def stop(self) -> None:
         if self._watcher is not None:

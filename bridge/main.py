@@ -10,6 +10,7 @@ import socket
 import sys
 import traceback
 from collections.abc import Sequence
+from pathlib import Path
 
 import uvicorn
 
@@ -48,16 +49,39 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--compression", default=None, help="gRPC compression towards the gateway: none, gzip, deflate")
     parser.add_argument("--ssl-certfile", default=None, help="serve HTTPS/WSS with this certificate (PEM)")
     parser.add_argument("--ssl-keyfile", default=None, help="the private key (PEM) of --ssl-certfile")
-    parser.add_argument("--config", default=None, metavar="JSON", help="the whole configuration as JSON (overrides)")
+    parser.add_argument(
+        "--config",
+        default=None,
+        metavar="JSON|@FILE",
+        help="the whole configuration as JSON text, or @FILE to read it from a JSON file (overrides)",
+    )
     parser.add_argument("--log-level", default=None, help="DEBUG, INFO, WARNING or ERROR")
     parser.add_argument("--ready-fd", type=int, default=None, help=argparse.SUPPRESS)
     parser.add_argument("--lifeline-fd", type=int, default=None, help=argparse.SUPPRESS)
     return parser
 
 
+def read_config(text: str) -> dict:
+    """`--config`: JSON text, or `@path` to a file holding it (as the gateway's `--topology`)."""
+    origin = "--config"
+    if text.startswith("@"):
+        origin = f"--config {text}"
+        try:
+            text = Path(text[1:]).read_text()
+        except OSError as exc:
+            raise ConfigError(f"{origin}: cannot be read: {exc.strerror or exc}") from None
+    try:
+        data = json.loads(text)
+    except ValueError as exc:
+        raise ConfigError(f"{origin}: not valid JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{origin}: the configuration is a JSON object, got {type(data).__name__}")
+    return data
+
+
 def config_from_args(args: argparse.Namespace) -> BridgeConfig:
     if args.config:
-        data = json.loads(args.config)
+        data = read_config(args.config)
         data.setdefault("gateway", args.gateway)
         data.setdefault("host", args.host)
         data.setdefault("port", args.port)

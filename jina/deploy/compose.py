@@ -7,7 +7,8 @@ Rules:
   `endpoint_mode: dnsrr`, so its name resolves to each replica (the gateway balances over them)
   and nothing needs Swarm's IPVS load balancer;
 * only the public ports are published, in host mode (Swarm publishes on every interface; it
-  cannot bind one address); executors' code is the context directory, bind-mounted read-only at
+  cannot bind one address), on the Flow's port unless `JINA_<SERVICE>_PORT` (JINA_GATEWAY_PORT,
+  JINA_BRIDGE_PORT) says another; executors' code is the context directory, bind-mounted read-only at
   /flow; TLS files are Compose secrets;
 * the main file keeps to what `docker stack deploy` accepts: `depends_on` is a list there;
 * the override, which `docker compose` reads next to the main file (Swarm does not), publishes
@@ -75,6 +76,11 @@ def _relative(path: Path, out_dir: Path) -> str:
     return relative if relative.startswith(".") else f"./{relative}"
 
 
+def _published(name: str, number: int) -> str:
+    """The host port: the Flow's, or `JINA_<SERVICE>_PORT` from the environment (e.g. JINA_GATEWAY_PORT)."""
+    return f"${{JINA_{name.upper().replace('-', '_')}_PORT:-{number}}}"
+
+
 def _healthcheck(service: Service) -> dict[str, Any]:
     test = ["CMD", "jina", "ping", "--timeout", "2", ping_target(service)]
     if service.health.tls:
@@ -116,14 +122,15 @@ def render(
         if service.file("tls_cert"):
             entry["secrets"] = list(SECRETS)
             uses_secrets = True
-        ports = [(container_port(service, p), p.number or container_port(service, p)) for p in service.public_ports]
+        ports = [(container_port(service, p), _published(name, p.number or container_port(service, p)))
+                 for p in service.public_ports]  # fmt: skip
         if ports:
             entry["ports"] = [
                 {"target": target, "published": published, "protocol": "tcp", "mode": "host"}
                 for target, published in ports
             ]
             override.setdefault(name, {})["ports"] = _Override(
-                {"target": target, "published": str(published), "host_ip": PUBLISH_HOST} for target, published in ports
+                {"target": target, "published": published, "host_ip": PUBLISH_HOST} for target, published in ports
             )
         needs = [place.names[n] for n in service.needs if n in included]
         if needs:

@@ -25,9 +25,12 @@ def flow_spec(flow: Flow) -> FlowSpec:
     return flow.spec(ports=flow.declared_ports)
 
 
-def _source(flow: Flow) -> str:
-    source = getattr(flow, "config_source", None)
-    return source if source and source != "<yaml string>" else "defined in Python"
+def source_name(flow: Flow, out_dir: Path) -> str:
+    """The Flow's YAML file as seen from where the export is written (for the files' headers)."""
+    source = flow.config_source
+    if not source or source == "<yaml string>":
+        return "defined in Python"
+    return os.path.relpath(Path(source).resolve(), out_dir.resolve())
 
 
 def to_docker_compose_yaml(
@@ -50,12 +53,20 @@ def to_docker_compose_yaml(
     files = compose.render(
         flow_spec(flow), export, out_dir=out_dir, build=build, network=network_name, include_gateway=include_gateway
     )
-    main_text, override_text = compose.dump(files, main, _source(flow))
+    main_text, override_text = compose.dump(files, main, source_name(flow, out_dir))
     out_dir.mkdir(parents=True, exist_ok=True)
     override = compose.override_path(main)
     main.write_text(main_text)
     override.write_text(override_text)
     return [main, override]
+
+
+def _write_private(path: Path, text: str) -> None:
+    """Created 0600 (never readable by others, not even for a moment)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)  # an existing file keeps its old mode otherwise
+    with os.fdopen(fd, "w") as handle:
+        handle.write(text)
 
 
 def to_kubernetes_yaml(
@@ -81,13 +92,14 @@ def to_kubernetes_yaml(
         tls_secret=tls_secret,
     )
     out_dir = Path(output_base_path)
-    texts = {name: kubernetes.dump(objects, _source(flow)) for name, objects in documents.items()}
+    texts = {name: kubernetes.dump(objects, source_name(flow, out_dir)) for name, objects in documents.items()}
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
     for name, text in texts.items():
         path = out_dir / name
-        path.write_text(text)
         if kubernetes.holds_secret(documents[name]):
-            path.chmod(0o600)  # it carries the TLS private key
+            _write_private(path, text)  # it carries the TLS private key
+        else:
+            path.write_text(text)
         written.append(path)
     return written

@@ -25,7 +25,10 @@ class HealthServicer(health_pb2_grpc.HealthServicer):
         self._shut_down = False
 
     async def set(self, service: str, status: int) -> None:
+        """Set one service's status; ignored after shutdown (a stopping server never serves again)."""
         async with self._changed:
+            if self._shut_down:
+                return
             self._statuses[service] = status
             self._changed.notify_all()
 

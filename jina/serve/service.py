@@ -5,8 +5,11 @@ Every process of a Flow (gateway, executors) runs through `GrpcService`:
 * it registers the servicers, `grpc.health.v1.Health` and server reflection listing every
   served service (so `grpcurl list` shows them all, health included);
 * binds the port (an address already in use is an error, never silently shared);
-* marks each service SERVING once started, NOT_SERVING when it begins to stop;
-* tells the parent it is ready through an inherited pipe (`ready_fd`), or why it failed;
+* marks each service SERVING as soon as it listens, NOT_SERVING when it begins to stop; those
+  named in `caller_controlled` (a gateway's, which depend on its executors) say NOT_SERVING
+  until the caller's `set_serving(True)`, and follow it afterwards;
+* runs `on_started` (a warm-up), then tells the parent it is ready through an inherited pipe
+  (`ready_fd`), or why it failed;
 * stops on SIGTERM, SIGINT, or when the parent's lifeline pipe closes (the parent died), letting
   in-flight calls finish within `grace` seconds.
 """
@@ -67,14 +70,25 @@ class GrpcService:
         compression: grpc.Compression | None = None,
         tls: tuple[bytes, bytes] | None = None,
         internal_port: int | None = None,
+        internal_host: str = "127.0.0.1",
+        caller_controlled: Sequence[str] = (),
     ):
         self.name = name
         self.host = host
         self.port = port
-        #: a plaintext port on 127.0.0.1 as well (for the bridge and the Flow, when `port` speaks TLS)
+        #: a plaintext port as well (for the bridge and the Flow, when `port` speaks TLS); on
+        #: 127.0.0.1 unless the bridge runs elsewhere (another container: 0.0.0.0)
         self.internal_port = internal_port
+        self.internal_host = internal_host
         self._registrars = registrars
         self._service_names = list(service_names)
+        every = ["", *self._service_names]
+        unknown = [s for s in caller_controlled if s not in every]
+        if unknown:
+            raise ValueError(f"caller_controlled names services not served here: {unknown}")
+        #: health names ("" is the server as a whole) whose status set_serving() decides
+        self._controlled = [s for s in every if s in caller_controlled]
+        self._own = [s for s in every if s not in caller_controlled]
         self._logger = logger
         self._ready_fd = ready_fd
         self._lifeline_fd = lifeline_fd
@@ -91,9 +105,13 @@ class GrpcService:
     def request_stop(self) -> None:
         self._stop.set()
 
-    async def _set_health(self, status: int) -> None:
-        for service in ["", *self._service_names]:
+    async def _set_health(self, services: Sequence[str], status: int) -> None:
+        for service in services:
             await self._health.set(service, status)
+
+    async def set_serving(self, serving: bool) -> None:
+        """Set the status of the `caller_controlled` services (ignored once stopping)."""
+        await self._set_health(self._controlled, health.SERVING if serving else health.NOT_SERVING)
 
     def _build_server(self) -> grpc.aio.Server:
         server = grpc.aio.server(options=server_options(), compression=self._compression)
@@ -106,7 +124,7 @@ class GrpcService:
         if self.port is not None:
             self.port = self._bind(server, self.host, self.port, self._tls)
         if self.internal_port is not None:
-            self.internal_port = self._bind(server, "127.0.0.1", self.internal_port, None)
+            self.internal_port = self._bind(server, self.internal_host, self.internal_port, None)
         return server
 
     @staticmethod
@@ -142,17 +160,20 @@ class GrpcService:
         loop = asyncio.get_running_loop()
         try:
             server = self._build_server()
+            await self._set_health([*self._controlled, *self._own], health.NOT_SERVING)
             await server.start()
+            # what the caller does not control serves as soon as the server does: for a gateway
+            # waiting for its executors, jina.JinaInfoRPC answers (a liveness check) meanwhile
+            await self._set_health(self._own, health.SERVING)
             if self._on_started is not None:
                 await self._on_started()
-            await self._set_health(health.SERVING)
         except BaseException as exc:
             notify_parent(self._ready_fd, {"status": "failed", "error": f"{type(exc).__name__}: {exc}"})
             raise
         self._install_stop_triggers(loop)
         where = [f"{self.host}:{self.port}{' (TLS)' if self._tls else ''}"] if self.port is not None else []
         if self.internal_port is not None:
-            where.append(f"127.0.0.1:{self.internal_port}")
+            where.append(f"{self.internal_host}:{self.internal_port}")
         self._logger.info("%s serving on %s", self.name, ", ".join(where))
         ready_port = self.port if self.port is not None else self.internal_port
         notify_parent(self._ready_fd, {"status": "ready", "port": ready_port, "pid": os.getpid()})

@@ -5,21 +5,26 @@ from __future__ import annotations
 import asyncio
 import itertools
 import time
+from collections.abc import Callable
 
 import grpc
 from google.protobuf import empty_pb2
+from grpc_health.v1 import health_pb2
 
 from jina.executor import DEFAULT_ENDPOINT_PUBLIC
 from jina.proto import jina_pb2
 from jina.serve.net import wait_listening
 from jina.serve.options import channel_options
 from jina.topology import ExecutorNode
-from services.gateway.multiplex import MultiplexedCall, StreamBroken
+from services.gateway.discovery import Resolver, resolve_all, split_address
+from services.gateway.multiplex import MultiplexedCall, StreamBroken, failure_of
 from services.gateway.passthrough_pb2 import PassthroughRequest
+from services.gateway.replica_set import DEFAULT_RESOLVE_INTERVAL, ReplicaSet
 
 _PROCESS = "/jina.JinaSingleDataRequestRPC/process_single_data"
 _DISCOVER = "/jina.JinaDiscoverEndpointsRPC/endpoint_discovery"
 _STATUS = "/jina.JinaInfoRPC/_status"
+_HEALTH = "/grpc.health.v1.Health/Check"
 
 #: gRPC codes after which the same request may be sent again (it never reached the Executor)
 RETRYABLE = frozenset({grpc.StatusCode.UNAVAILABLE})
@@ -79,19 +84,30 @@ class ReplicaConnection:
             request_serializer=empty_pb2.Empty.SerializeToString,
             response_deserializer=jina_pb2.JinaInfoProto.FromString,
         )
+        self.health = self.channel.unary_unary(
+            _HEALTH,
+            request_serializer=health_pb2.HealthCheckRequest.SerializeToString,
+            response_deserializer=health_pb2.HealthCheckResponse.FromString,
+        )
         self._stream: MultiplexedCall | None = None
         #: requests sent and not yet answered (least-loaded balancing)
         self.in_flight = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
         #: monotonic time before which this replica is passed over, after it was unreachable
         self.down_until = 0.0
+        self._closed = False
 
     async def send(self, request: PassthroughRequest, timeout: float | None) -> PassthroughRequest:
         """Over the shared stream when it can, else as a unary call; failures raise HopError."""
         self.in_flight += 1
+        self._idle.clear()
         try:
             return await self._send(request, timeout)
         finally:
             self.in_flight -= 1
+            if self.in_flight == 0:
+                self._idle.set()
 
     async def _send(self, request: PassthroughRequest, timeout: float | None) -> PassthroughRequest:
         try:
@@ -105,15 +121,61 @@ class ReplicaConnection:
         except StreamBroken as err:
             raise HopError(err.code, err.details) from None
         except grpc.aio.AioRpcError as err:
-            raise HopError(err.code(), err.details() or "") from None
+            raise HopError(*failure_of(err)) from None
 
     async def wait_listening(self, timeout: float) -> bool:
         return await wait_listening(self.address, timeout)
 
+    async def wait_idle(self, timeout: float) -> None:
+        """Until no request is in flight here, for at most `timeout` seconds."""
+        try:
+            await asyncio.wait_for(self._idle.wait(), timeout)
+        except asyncio.TimeoutError:
+            pass
+
+    async def probe(self, timeout: float) -> bool | None:
+        """True: the replica answers SERVING; False: it cannot be reached or does not serve;
+        None: it did not answer in time (busy, or the network is slow: no verdict)."""
+        if self._closed:
+            return None  # retired while the probe was on its way: it no longer counts
+        if self.channel.get_state(try_to_connect=False) != grpc.ChannelConnectivity.READY:
+            # Not connected: knock with plain TCP first, so that probing a replica that is not up
+            # yet does not push the channel into gRPC's reconnect back-off (see wait_listening).
+            if not await _accepts_tcp(self.address, timeout):
+                return False
+        try:
+            reply = await self.health(health_pb2.HealthCheckRequest(), timeout=timeout)
+        except grpc.aio.UsageError:
+            return None  # closed (retired) meanwhile
+        except grpc.aio.AioRpcError as err:
+            if err.code() == grpc.StatusCode.DEADLINE_EXCEEDED:
+                return None
+            if err.code() != grpc.StatusCode.UNIMPLEMENTED:
+                return False
+            try:  # an executor without the health service: endpoint discovery answers instead
+                await self.discover(empty_pb2.Empty(), timeout=timeout)
+            except grpc.aio.AioRpcError as again:
+                return None if again.code() == grpc.StatusCode.DEADLINE_EXCEEDED else False
+            return True
+        return reply.status == health_pb2.HealthCheckResponse.SERVING
+
     async def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
         if self._stream is not None:
             await self._stream.close()
         await self.channel.close()
+
+
+async def _accepts_tcp(address: str, timeout: float) -> bool:
+    host, port = split_address(address)
+    try:
+        _, writer = await asyncio.wait_for(asyncio.open_connection(host, port), timeout)
+    except (OSError, asyncio.TimeoutError):
+        return False
+    writer.close()
+    return True
 
 
 class ExecutorClient:
@@ -121,55 +183,96 @@ class ExecutorClient:
 
     Each request goes to the replica with the fewest requests in flight (ties rotate). A replica
     that cannot be reached is passed over for DOWN_SECONDS and the request is sent to the next
-    one; when every replica failed, the request waits RETRY_BACKOFF and tries again.
+    one; when every replica failed, the names behind the group are resolved again (a replica
+    may have moved) and the request waits RETRY_BACKOFF and tries again. The replicas come
+    from a ReplicaSet, which follows DNS names as they re-resolve.
     """
 
-    def __init__(self, node: ExecutorNode, compression: grpc.Compression | None = None):
+    def __init__(
+        self,
+        node: ExecutorNode,
+        compression: grpc.Compression | None = None,
+        *,
+        resolver: Resolver = resolve_all,
+        resolve_interval: float = DEFAULT_RESOLVE_INTERVAL,
+    ):
         self.name = node.name
-        self.replicas = [ReplicaConnection(address, compression) for address in node.addresses]
+        #: the addresses as configured (names not resolved)
+        self.addresses = node.addresses
+        self._replica_set: ReplicaSet[ReplicaConnection] = ReplicaSet(
+            node.addresses,
+            lambda address: ReplicaConnection(address, compression),
+            resolver=resolver,
+            resolve_interval=resolve_interval,
+            label=f"executor {node.name!r}",
+        )
         self._rotation = itertools.count()
         self._endpoints: frozenset[str] | None = None
         self._discovery: asyncio.Task | None = None
+        #: told (name, reachable?) after each request: the gateway's readiness listens here
+        self.on_reachability: Callable[[str, bool], None] | None = None
+
+    @property
+    def replicas(self) -> list[ReplicaConnection]:
+        """The replicas new requests may go to (changes as DNS names re-resolve)."""
+        return self._replica_set.members
+
+    async def start(self) -> None:
+        """Resolve the DNS names among the addresses and keep following them (no-op for IP literals)."""
+        await self._replica_set.start()
 
     async def warm_up(self, timeout: float) -> None:
         """Wait until the replicas listen, then learn the endpoints."""
+        await self.start()
         await asyncio.gather(*(r.wait_listening(timeout) for r in self.replicas))
         await self.endpoints()
 
-    def _pick(self, tried: set[int]) -> int:
+    def _pick(self, tried: set[ReplicaConnection]) -> ReplicaConnection:
         now = time.monotonic()
-        shift = next(self._rotation)
-        indexes = [(shift + i) % len(self.replicas) for i in range(len(self.replicas))]
-        fresh = [i for i in indexes if i not in tried]
-        candidates = [i for i in fresh if self.replicas[i].down_until <= now] or fresh or indexes
-        return min(candidates, key=lambda i: self.replicas[i].in_flight)
+        replicas = self.replicas
+        shift = next(self._rotation) % len(replicas)
+        ordered = replicas[shift:] + replicas[:shift]
+        fresh = [r for r in ordered if r not in tried]
+        candidates = [r for r in fresh if r.down_until <= now] or fresh or ordered
+        return min(candidates, key=lambda r: r.in_flight)
+
+    def _report(self, reachable: bool) -> None:
+        if self.on_reachability is not None:
+            self.on_reachability(self.name, reachable)
 
     async def send(self, request: PassthroughRequest, timeout: float | None = None) -> PassthroughRequest:
-        tried: set[int] = set()
+        if not self._replica_set.started:
+            await self.start()
+        tried: set[ReplicaConnection] = set()
         rounds = 0
         timed_out_once = False
         while True:
-            index = self._pick(tried)
-            replica = self.replicas[index]
+            replica = self._pick(tried)
             try:
-                return await replica.send(request, timeout)
+                response = await replica.send(request, timeout)
             except HopError as err:
                 if err.code == grpc.StatusCode.DEADLINE_EXCEEDED and not timed_out_once and len(self.replicas) > 1:
                     # a replica too slow this time: one more try on another one, then give up
                     timed_out_once = True
-                    tried.add(index)
+                    tried.add(replica)
                     continue
                 if err.code not in RETRYABLE:
                     raise ExecutorUnreachable(self.name, replica.address, err.code, err.details, timeout) from None
                 replica.down_until = time.monotonic() + DOWN_SECONDS
-                tried.add(index)
-                if len(tried) < len(self.replicas):
+                tried.add(replica)
+                if any(r not in tried for r in self.replicas):
                     continue  # fail over to a replica not tried yet
                 if rounds == len(RETRY_BACKOFF):
+                    self._report(False)
                     raise ExecutorUnreachable(self.name, replica.address, err.code, err.details) from None
+                # every replica failed: the group may have moved (rescheduled pods get new IPs)
+                await self._replica_set.refresh()
                 await asyncio.sleep(RETRY_BACKOFF[rounds])
                 rounds += 1
                 tried.clear()
+            else:
+                self._report(True)
+                return response
 
     async def endpoints(self) -> frozenset[str] | None:
         """The endpoints this executor binds (cached), or None when it cannot tell yet."""
@@ -180,7 +283,7 @@ class ExecutorClient:
         return await asyncio.shield(self._discovery)
 
     async def _discover(self) -> frozenset[str] | None:
-        for replica in self.replicas:
+        for replica in list(self.replicas):
             try:
                 found = await replica.discover(empty_pb2.Empty(), timeout=5.0)
             except grpc.aio.AioRpcError:
@@ -194,9 +297,22 @@ class ExecutorClient:
             return True  # unknown: send, and let the executor decide
         return endpoint in endpoints or DEFAULT_ENDPOINT_PUBLIC in endpoints
 
+    async def probe(self, timeout: float) -> bool | None:
+        """Whether at least one replica answers its health check (None: none answered in time)."""
+        if not self._replica_set.started:
+            await self.start()
+        answers = await asyncio.gather(*(r.probe(timeout) for r in list(self.replicas)))
+        if any(answer is True for answer in answers):
+            return True
+        if all(answer is False for answer in answers):
+            # none there: perhaps they moved; the next probe sees the new addresses
+            await self._replica_set.refresh()
+            return False
+        return None
+
     async def check(self, timeout: float) -> str | None:
         """None when every replica answers `_status`, else what went wrong."""
-        for replica in self.replicas:
+        for replica in list(self.replicas):
             try:
                 await replica.status(empty_pb2.Empty(), timeout=timeout)
             except grpc.aio.AioRpcError as err:
@@ -206,5 +322,4 @@ class ExecutorClient:
     async def close(self) -> None:
         if self._discovery is not None:
             self._discovery.cancel()
-        for replica in self.replicas:
-            await replica.close()
+        await self._replica_set.close()

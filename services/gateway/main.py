@@ -14,10 +14,22 @@ from jina.serve.service import GrpcService
 from jina.serve.tls import read_tls_files
 from jina.topology import Topology
 from services.gateway.connections import ExecutorClient
+from services.gateway.readiness import ReadinessMonitor
+from services.gateway.replica_set import DEFAULT_RESOLVE_INTERVAL
 from services.gateway.router import Router
-from services.gateway.servicer import SERVICE_NAMES, GatewayServicer, registrars
+from services.gateway.servicer import READINESS_GATED, SERVICE_NAMES, GatewayServicer, registrars
 
 DEFAULT_PREFETCH = 1000
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text}: give seconds >= 0")
+    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -60,8 +72,22 @@ def build_parser() -> argparse.ArgumentParser:
         "--internal-port",
         type=int,
         default=None,
-        help="also serve plaintext on 127.0.0.1 at this port (for a bridge next to it when --port speaks TLS); "
-        "given alone, the gateway serves only there",
+        help="also serve plaintext at this port on --internal-host (for a bridge next to it when --port speaks "
+        "TLS); given alone, the gateway serves only there",
+    )
+    parser.add_argument(
+        "--internal-host",
+        default="127.0.0.1",
+        help="address --internal-port binds; 0.0.0.0 in a container, so that a bridge in another one "
+        "reaches it (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--resolve-interval",
+        type=_seconds,
+        default=DEFAULT_RESOLVE_INTERVAL,
+        metavar="SECONDS",
+        help="how often executor addresses given as DNS names are resolved again, so replicas that come "
+        "and go are followed; 0 = only when every replica failed (default: %(default)s)",
     )
     parser.add_argument("--ssl-certfile", default=None, help="serve gRPC over TLS with this certificate (PEM)")
     parser.add_argument("--ssl-keyfile", default=None, help="the private key (PEM) of --ssl-certfile")
@@ -83,26 +109,44 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise ValueError("give either --executors (a chain) or --topology (a graph), not both")
         topology = Topology.from_json(args.topology) if args.topology else Topology.parse(args.executors)
         compression = parse_compression(args.compression)
-        executors = [ExecutorClient(node, compression) for node in topology.executors]
+        executors = [
+            ExecutorClient(node, compression, resolve_interval=args.resolve_interval) for node in topology.executors
+        ]
         timeout = args.timeout_send / 1000 if args.timeout_send and args.timeout_send > 0 else None
         router = Router(executors, topology=topology, timeout_send=timeout)
         servicer = GatewayServicer(router, executors, args.prefetch)
 
-        async def warm_up() -> None:
+        async def publish(serving: bool) -> None:
+            await service.set_serving(serving)
+
+        # NOT_SERVING until every executor group has a replica answering, whatever the start order
+        readiness = ReadinessMonitor({e.name: e.probe for e in executors}, publish)
+        for executor in executors:
+            executor.on_reachability = readiness.report
+        watching: list[asyncio.Task] = []
+
+        async def started() -> None:
+            watching.append(asyncio.ensure_future(readiness.run()))
             # Learn the executors' endpoints before reporting ready, so the first request does
             # not pay for connecting and discovery; bounded, as an executor may come up later.
             pending = [asyncio.ensure_future(e.warm_up(args.warmup_timeout)) for e in executors]
             if pending:
                 await asyncio.wait(pending, timeout=args.warmup_timeout)
+            # the ready message then goes with an up-to-date status
+            if not await readiness.check_once():
+                waiting = ", ".join(map(repr, readiness.state.waiting_for()))
+                logger.info("executors %s do not answer yet: NOT_SERVING until they do", waiting)
 
         async def stopping() -> None:
+            for task in watching:
+                task.cancel()
             servicer.drain()
 
         async def closed() -> None:
             for executor in executors:
                 await executor.close()
 
-        return GrpcService(
+        service = GrpcService(
             name=name,
             host=args.host,
             port=args.port,
@@ -112,11 +156,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             ready_fd=ready_fd,
             lifeline_fd=lifeline_fd,
             grace=args.grace,
-            on_started=warm_up,
+            on_started=started,
             on_stopping=stopping,
             on_closed=closed,
             tls=read_tls_files(args.ssl_certfile, args.ssl_keyfile),
             internal_port=args.internal_port,
+            internal_host=args.internal_host,
+            caller_controlled=READINESS_GATED,
         )
+        return service
 
     return run_service(build, ready_fd)

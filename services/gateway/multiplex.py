@@ -16,6 +16,21 @@ import grpc
 from services.gateway.passthrough_pb2 import PassthroughRequest
 
 _CALL = "/jina.JinaRPC/Call"
+#: the details grpc.aio gives a call it failed itself because a message could not be written
+#: (the connection broke under it): no status came from the executor
+_LOCAL_WRITE_FAILURE = "Internal error from Core"
+
+
+def failure_of(err: grpc.aio.AioRpcError) -> tuple[grpc.StatusCode, str]:
+    """(code, details) of a failed call; a write that failed on a broken connection is UNAVAILABLE.
+
+    grpc.aio reports such a write as INTERNAL, and so does the stream's reader afterwards; left
+    so, requests in flight when an executor dies would not be retried on another replica.
+    """
+    code, details = err.code(), err.details() or ""
+    if code == grpc.StatusCode.INTERNAL and details == _LOCAL_WRITE_FAILURE:
+        return grpc.StatusCode.UNAVAILABLE, "the connection to the executor broke"
+    return code, details
 
 
 class StreamBroken(Exception):
@@ -50,7 +65,7 @@ class MultiplexedCall:
                     future.set_result(response)
             broken = StreamBroken(grpc.StatusCode.UNAVAILABLE, "the executor ended the stream")
         except grpc.aio.AioRpcError as err:
-            broken = StreamBroken(err.code(), err.details() or "")
+            broken = StreamBroken(*failure_of(err))
         except asyncio.CancelledError:
             broken = StreamBroken(grpc.StatusCode.CANCELLED, "the gateway closed the stream")
         self._fail_all(broken)

@@ -88,7 +88,7 @@ class Router:
     ):
         self.executors = {e.name: e for e in executors}
         if topology is None:  # a chain, in the given order
-            topology = Topology(tuple(ExecutorNode(e.name, tuple(r.address for r in e.replicas)) for e in executors))
+            topology = Topology(tuple(ExecutorNode(e.name, tuple(e.addresses)) for e in executors))
         self.topology = topology
         self.timeout_send = timeout_send
         self._order = topology.order()

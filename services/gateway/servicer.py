@@ -21,6 +21,15 @@ SERVICE_NAMES = (
     "jina.JinaGatewayDryRunRPC",
     "jina.JinaInfoRPC",
 )
+#: health names that say SERVING only while every executor group answers ("" = the gateway as a
+#: whole, what a readiness check asks); jina.JinaInfoRPC needs no executor (a liveness check)
+READINESS_GATED = (
+    "",
+    "jina.JinaRPC",
+    "jina.JinaSingleDataRequestRPC",
+    "jina.JinaDiscoverEndpointsRPC",
+    "jina.JinaGatewayDryRunRPC",
+)
 
 #: Jina's name for a failure between the gateway and an executor
 NETWORK_ERROR = "InternalNetworkError"

@@ -12,8 +12,10 @@ from jina.flow.ports import free_port
 from tests.conftest import ROOT
 
 
-def start_executor(uses: str, name: str, *extra: str, port: int | None = None) -> tuple[subprocess.Popen, int]:
-    port = port or free_port()
+def start_executor(
+    uses: str, name: str, *extra: str, port: int | None = None, host: str = "127.0.0.1"
+) -> tuple[subprocess.Popen, int]:
+    port = port or free_port(host)
     proc = subprocess.Popen(
         [
             sys.executable,
@@ -25,7 +27,7 @@ def start_executor(uses: str, name: str, *extra: str, port: int | None = None) -
             "--name",
             name,
             "--host",
-            "127.0.0.1",
+            host,
             "--port",
             str(port),
             "--log-level",
@@ -41,7 +43,7 @@ def start_executor(uses: str, name: str, *extra: str, port: int | None = None) -
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise RuntimeError(f"executor {name} exited with {proc.returncode}")
-        if ping(f"127.0.0.1:{port}", timeout=0.5)[0]:
+        if ping(f"{host}:{port}", timeout=0.5)[0]:
             return proc, port
         time.sleep(0.05)
     proc.kill()

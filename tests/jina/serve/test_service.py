@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import signal
 import threading
 
@@ -12,6 +14,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from jina.excepts import RuntimeFailToStart
 from jina.flow import launcher
 from jina.flow.ports import free_port
+from jina.serve.service import GrpcService
 
 
 def service(kind: str, port: int, *extra: str) -> launcher.ServiceProcess:
@@ -63,3 +66,59 @@ def test_a_taken_port_fails_start_up_naming_the_port():
         assert second.process.wait(10) != 0
     finally:
         launcher.stop_all([first], grace=1)
+
+
+def test_the_caller_owns_the_status_of_the_services_it_names():
+    async def scenario() -> list[dict[str, str]]:
+        port = free_port()
+        service = GrpcService(
+            name="t",
+            host="127.0.0.1",
+            port=port,
+            registrars=[],
+            service_names=["x.Data", "x.Info"],
+            logger=logging.getLogger("jina.test"),
+            caller_controlled=("", "x.Data"),
+        )
+        serving = asyncio.ensure_future(service.serve())
+        seen = []
+        async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
+            stub = health_pb2_grpc.HealthStub(channel)
+
+            async def statuses() -> dict[str, str]:
+                found = {}
+                for name in ("", "x.Data", "x.Info"):
+                    reply = await stub.Check(health_pb2.HealthCheckRequest(service=name), wait_for_ready=True)
+                    found[name] = health_pb2.HealthCheckResponse.ServingStatus.Name(reply.status)
+                return found
+
+            seen.append(await statuses())
+            await service.set_serving(True)
+            seen.append(await statuses())
+            await service.set_serving(False)
+            seen.append(await statuses())
+            await service.set_serving(True)
+            service.request_stop()
+            await serving
+            await service.set_serving(True)  # once stopping, never SERVING again
+            seen.append(dict(service._health._statuses))
+        return seen
+
+    down, up, back_down, stopped = asyncio.run(scenario())
+    assert down == {"": "NOT_SERVING", "x.Data": "NOT_SERVING", "x.Info": "SERVING"}
+    assert up == {"": "SERVING", "x.Data": "SERVING", "x.Info": "SERVING"}
+    assert back_down == down
+    assert set(stopped.values()) == {health_pb2.HealthCheckResponse.NOT_SERVING}
+
+
+def test_the_caller_can_only_own_services_that_are_served():
+    with pytest.raises(ValueError, match="x.Other"):
+        GrpcService(
+            name="t",
+            host="127.0.0.1",
+            port=0,
+            registrars=[],
+            service_names=["x.Data"],
+            logger=logging.getLogger("jina.test"),
+            caller_controlled=("x.Other",),
+        )

@@ -1,0 +1,183 @@
+"""Start order does not matter: a gateway serves its health before its executors answer, and follows them."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import time
+
+import grpc
+import pytest
+from docarray import Document
+from google.protobuf import empty_pb2
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from jina.flow.ports import free_port
+from jina.proto import jina_pb2, jina_pb2_grpc
+from services.gateway.servicer import READINESS_GATED
+from tests.conftest import ROOT
+from tests.services.conftest import start_executor
+
+DATA_SERVICES = [s for s in READINESS_GATED if s]
+
+
+def health(address: str, service: str = "") -> str:
+    """The health status's name, or the gRPC code when the check itself failed."""
+    with grpc.insecure_channel(address) as channel:
+        try:
+            reply = health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(service=service), timeout=2)
+        except grpc.RpcError as err:
+            return err.code().name
+    return health_pb2.HealthCheckResponse.ServingStatus.Name(reply.status)
+
+
+def wait_health(address: str, wanted: str, seconds: float, service: str = "") -> float:
+    """Seconds until the status is `wanted`; fails after `seconds`."""
+    start = time.monotonic()
+    while True:
+        found = health(address, service)
+        if found == wanted:
+            return time.monotonic() - start
+        if time.monotonic() - start > seconds:
+            raise AssertionError(f"{address} {service!r} still {found} after {seconds}s (wanted {wanted})")
+        time.sleep(0.1)
+
+
+def post(address: str, text: str) -> list[str]:
+    request = jina_pb2.DataRequestProto()
+    request.header.exec_endpoint = "/"
+    request.data.docs.docs.append(Document(text=text).to_protobuf())
+    with grpc.insecure_channel(address) as channel:
+        response = jina_pb2_grpc.JinaSingleDataRequestRPCStub(channel).process_single_data(request, timeout=10)
+    return [doc.text for doc in response.data.docs.docs]
+
+
+def start_gateway(*args: str) -> subprocess.Popen:
+    """`jina gateway` as a container runs it, on 127.0.0.1; returns once it serves (not: once ready)."""
+    port = int(args[args.index("--port") + 1])
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "jina", "gateway", "--host", "127.0.0.1", "--log-level", "WARNING", *args],
+        cwd=ROOT,
+        stdin=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 20
+    while health(f"127.0.0.1:{port}", "jina.JinaInfoRPC") != "SERVING":
+        if proc.poll() is not None or time.monotonic() > deadline:
+            stop(proc)
+            raise RuntimeError("the gateway did not come up")
+        time.sleep(0.05)
+    return proc
+
+
+def stop(*procs: subprocess.Popen | None) -> None:
+    for proc in procs:
+        if proc is not None and proc.poll() is None:
+            proc.terminate()
+    for proc in procs:
+        if proc is not None:
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+def appender(letter: str, port: int) -> subprocess.Popen:
+    proc, _ = start_executor("tests.executors:Appender", "a", "--uses-with", f'{{"letter": "{letter}"}}', port=port)
+    return proc
+
+
+def test_a_gateway_started_before_its_executor_serves_once_the_executor_answers():
+    executor_port, port = free_port(), free_port()
+    address = f"127.0.0.1:{port}"
+    gateway = start_gateway("--port", str(port), "--executors", f"a=127.0.0.1:{executor_port}")
+    executor = None
+    try:
+        assert health(address) == "NOT_SERVING"
+        assert {s: health(address, s) for s in DATA_SERVICES} == dict.fromkeys(DATA_SERVICES, "NOT_SERVING")
+        # liveness: the process itself answers, and _status needs no executor
+        assert health(address, "jina.JinaInfoRPC") == "SERVING"
+        with grpc.insecure_channel(address) as channel:
+            assert jina_pb2_grpc.JinaInfoRPCStub(channel)._status(empty_pb2.Empty(), timeout=5).jina
+
+        executor = appender("1", executor_port)
+        assert wait_health(address, "SERVING", 5) < 5
+        assert {s: health(address, s) for s in DATA_SERVICES} == dict.fromkeys(DATA_SERVICES, "SERVING")
+        assert post(address, "x") == ["x1"]
+    finally:
+        stop(gateway, executor)
+
+
+def test_an_executor_that_restarts_takes_the_gateway_out_of_service_and_back():
+    executor_port, port = free_port(), free_port()
+    address = f"127.0.0.1:{port}"
+    executor = appender("1", executor_port)
+    gateway = restarted = None
+    try:
+        gateway = start_gateway("--port", str(port), "--executors", f"a=127.0.0.1:{executor_port}")
+        wait_health(address, "SERVING", 10)
+        assert post(address, "x") == ["x1"]
+
+        executor.kill()
+        executor.wait(10)
+        wait_health(address, "NOT_SERVING", 6)
+
+        restarted = appender("2", executor_port)
+        wait_health(address, "SERVING", 6)
+        assert post(address, "y") == ["y2"]
+    finally:
+        stop(gateway, executor, restarted)
+
+
+def test_a_gateway_without_executors_serves():
+    port = free_port()
+    gateway = start_gateway("--port", str(port))
+    try:
+        wait_health(f"127.0.0.1:{port}", "SERVING", 5)
+    finally:
+        stop(gateway)
+
+
+def test_an_executor_named_by_dns_is_resolved_by_the_gateway():
+    executor_port, port = free_port(), free_port()
+    executor = appender("n", executor_port)
+    gateway = None
+    try:
+        gateway = start_gateway("--port", str(port), "--executors", f"a=localhost:{executor_port}")
+        wait_health(f"127.0.0.1:{port}", "SERVING", 10)
+        assert post(f"127.0.0.1:{port}", "x") == ["xn"]
+    finally:
+        stop(gateway, executor)
+
+
+def _loopback_alias() -> str | None:
+    try:
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.2", 0))
+    except OSError:
+        return None
+    return "127.0.0.2"
+
+
+@pytest.mark.skipif(_loopback_alias() is None, reason="127.0.0.2 is not loopback here (not Linux)")
+def test_internal_host_says_where_the_internal_port_binds():
+    port, internal = free_port(), free_port()
+    gateway = start_gateway("--port", str(port), "--internal-port", str(internal), "--internal-host", "127.0.0.2")
+    try:
+        assert health(f"127.0.0.2:{internal}") == "SERVING"
+        assert health(f"127.0.0.1:{internal}") == "UNAVAILABLE"  # not on the default 127.0.0.1
+    finally:
+        stop(gateway)
+
+
+def test_a_negative_resolve_interval_is_refused():
+    result = subprocess.run(
+        [sys.executable, "-m", "jina", "gateway", "--port", str(free_port()), "--resolve-interval", "-1"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        cwd=ROOT,
+    )
+    assert result.returncode == 2
+    assert "--resolve-interval: -1: give seconds >= 0" in result.stderr
