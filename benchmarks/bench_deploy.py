@@ -20,15 +20,14 @@ import time
 import uuid
 from pathlib import Path
 
-from docarray import Document, DocumentArray
-
 import jina
-from jina import Client, Flow
+from jina import Flow
 from jina.flow.ports import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.bench_core import bench_sequential, bench_streamed  # noqa: E402
 from benchmarks.table import print_table  # noqa: E402
 
 IMAGE = os.environ.get("JINA_IMAGE", f"jina-mesh:{jina.__version__}")
@@ -39,28 +38,6 @@ def docker(*args: str, env: dict | None = None) -> str:
     return subprocess.run(
         ["docker", *args], check=True, capture_output=True, text=True, cwd=DEPLOY, env={**os.environ, **(env or {})}
     ).stdout
-
-
-def sequential(port: int, n: int) -> float:
-    doc = DocumentArray([Document(text="hello world")])
-    with Client(port=port) as client:
-        for _ in range(20):
-            client.post("/", doc)
-        started = time.perf_counter()
-        for _ in range(n):
-            client.post("/", doc)
-        return n / (time.perf_counter() - started)
-
-
-def streamed(port: int, n: int) -> float:
-    docs = DocumentArray([Document(text=f"doc {i}") for i in range(n)])
-    with Client(port=port) as client:
-        client.post("/", docs[:100], request_size=1)
-        started = time.perf_counter()
-        out = client.post("/", docs, request_size=1)
-        elapsed = time.perf_counter() - started
-    assert len(out) == n
-    return n / elapsed
 
 
 def main() -> None:
@@ -77,7 +54,7 @@ def main() -> None:
     docker("compose", "-p", project, "up", "-d", "--wait", env=env)
     up_seconds = time.monotonic() - started
     try:
-        containers = (sequential(grpc_port, n_seq), streamed(grpc_port, n_stream))
+        containers = (bench_sequential(grpc_port, n_seq, 1), bench_streamed(grpc_port, n_stream, 1))
     finally:
         docker("compose", "-p", project, "down", "-t", "5", env=env)
 
@@ -89,7 +66,7 @@ def main() -> None:
     copy.write_text(text)
     try:
         with Flow.load_config(copy) as flow:
-            local = (sequential(flow.port, n_seq), streamed(flow.port, n_stream))
+            local = (bench_sequential(flow.port, n_seq, 1), bench_streamed(flow.port, n_stream, 1))
     finally:
         copy.unlink()
 

@@ -89,3 +89,17 @@ def run_python(
         env=full_env,
         stdin=subprocess.DEVNULL,
     )
+
+
+def stop_processes(*procs: subprocess.Popen | None, timeout: float = 10) -> None:
+    """SIGTERM each process a test started, then SIGKILL what is still running after `timeout`."""
+    for proc in procs:
+        if proc is not None and proc.poll() is None:
+            proc.terminate()
+    for proc in procs:
+        if proc is not None:
+            try:
+                proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()

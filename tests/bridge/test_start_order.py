@@ -9,7 +9,7 @@ import time
 import httpx
 
 from jina.flow.ports import free_port
-from tests.conftest import ROOT
+from tests.conftest import ROOT, stop_processes
 from tests.services.conftest import start_executor
 
 
@@ -17,19 +17,6 @@ def jina_process(*args: str) -> subprocess.Popen:
     return subprocess.Popen(
         [sys.executable, "-m", "jina", *args, "--log-level", "WARNING"], cwd=ROOT, stdin=subprocess.DEVNULL
     )
-
-
-def stop(*procs: subprocess.Popen | None) -> None:
-    for proc in procs:
-        if proc is not None and proc.poll() is None:
-            proc.terminate()
-    for proc in procs:
-        if proc is not None:
-            try:
-                proc.wait(10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
 
 
 def wait_for(http: httpx.Client, check, seconds: float) -> httpx.Response:
@@ -82,4 +69,4 @@ def test_a_bridge_started_before_its_gateway_serves_once_the_gateway_does():
                 assert time.monotonic() < deadline, "the bridge never read the gateway's descriptors"
                 time.sleep(0.1)
     finally:
-        stop(bridge, gateway, executor)
+        stop_processes(bridge, gateway, executor)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import socket
-import subprocess
 import time
 
 import grpc
@@ -22,6 +21,7 @@ from jina.proto import jina_pb2
 from jina.topology import ExecutorNode
 from services.gateway.connections import ExecutorClient, ExecutorUnreachable
 from services.gateway.passthrough_pb2 import PassthroughRequest
+from tests.conftest import stop_processes
 from tests.services.conftest import start_executor
 
 NAME = "replicas.test"
@@ -65,16 +65,6 @@ class Dns:
         return [f"{host}:{self.port}" for host in self.hosts]
 
 
-def stop(proc: subprocess.Popen) -> None:
-    if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-
-
 @pytest.fixture(scope="module")
 def group():
     """Executors on 127.0.0.2/.3/.4, one port; each appends its IP's last digit. → (port, {host: proc})"""
@@ -90,7 +80,7 @@ def group():
         yield port, procs
     finally:
         for proc in procs.values():
-            stop(proc)
+            stop_processes(proc)
 
 
 def client_for(dns: Dns, interval: float = 2.0) -> ExecutorClient:
@@ -192,7 +182,7 @@ def test_a_replica_removed_and_killed_during_a_stream_of_requests_loses_none(gro
     try:
         sent, answers, mark, replicas = asyncio.run(run())
     finally:
-        stop(extra)
+        stop_processes(extra)
     assert len(answers) == sent
     assert "5" not in answers[mark + 8 :]  # at most the 8 requests in flight at removal time
     assert replicas == [f"{HOSTS[0]}:{port}", f"{HOSTS[1]}:{port}"]

@@ -16,7 +16,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from jina.flow.ports import free_port
 from jina.proto import jina_pb2, jina_pb2_grpc
 from services.gateway.servicer import READINESS_GATED
-from tests.conftest import ROOT
+from tests.conftest import ROOT, stop_processes
 from tests.services.conftest import start_executor
 
 DATA_SERVICES = [s for s in READINESS_GATED if s]
@@ -64,23 +64,10 @@ def start_gateway(*args: str) -> subprocess.Popen:
     deadline = time.monotonic() + 20
     while health(f"127.0.0.1:{port}", "jina.JinaInfoRPC") != "SERVING":
         if proc.poll() is not None or time.monotonic() > deadline:
-            stop(proc)
+            stop_processes(proc)
             raise RuntimeError("the gateway did not come up")
         time.sleep(0.05)
     return proc
-
-
-def stop(*procs: subprocess.Popen | None) -> None:
-    for proc in procs:
-        if proc is not None and proc.poll() is None:
-            proc.terminate()
-    for proc in procs:
-        if proc is not None:
-            try:
-                proc.wait(10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
 
 
 def appender(letter: str, port: int) -> subprocess.Popen:
@@ -106,7 +93,7 @@ def test_a_gateway_started_before_its_executor_serves_once_the_executor_answers(
         assert {s: health(address, s) for s in DATA_SERVICES} == dict.fromkeys(DATA_SERVICES, "SERVING")
         assert post(address, "x") == ["x1"]
     finally:
-        stop(gateway, executor)
+        stop_processes(gateway, executor)
 
 
 def test_an_executor_that_restarts_takes_the_gateway_out_of_service_and_back():
@@ -127,7 +114,7 @@ def test_an_executor_that_restarts_takes_the_gateway_out_of_service_and_back():
         wait_health(address, "SERVING", 6)
         assert post(address, "y") == ["y2"]
     finally:
-        stop(gateway, executor, restarted)
+        stop_processes(gateway, executor, restarted)
 
 
 def test_a_gateway_without_executors_serves():
@@ -136,7 +123,7 @@ def test_a_gateway_without_executors_serves():
     try:
         wait_health(f"127.0.0.1:{port}", "SERVING", 5)
     finally:
-        stop(gateway)
+        stop_processes(gateway)
 
 
 def test_an_executor_named_by_dns_is_resolved_by_the_gateway():
@@ -148,7 +135,7 @@ def test_an_executor_named_by_dns_is_resolved_by_the_gateway():
         wait_health(f"127.0.0.1:{port}", "SERVING", 10)
         assert post(f"127.0.0.1:{port}", "x") == ["xn"]
     finally:
-        stop(gateway, executor)
+        stop_processes(gateway, executor)
 
 
 def _loopback_alias() -> str | None:
@@ -168,7 +155,7 @@ def test_internal_host_says_where_the_internal_port_binds():
         assert health(f"127.0.0.2:{internal}") == "SERVING"
         assert health(f"127.0.0.1:{internal}") == "UNAVAILABLE"  # not on the default 127.0.0.1
     finally:
-        stop(gateway)
+        stop_processes(gateway)
 
 
 def test_a_negative_resolve_interval_is_refused():
