@@ -11,7 +11,7 @@ import pytest
 from jina import Client
 from jina.flow.ports import free_port
 from tests.conftest import ROOT, require
-from tests.docker.conftest import ComposeProject, docker
+from tests.docker.conftest import ComposeProject, docker, wait_until
 
 
 @pytest.fixture(scope="module")
@@ -70,3 +70,20 @@ def test_only_the_public_ports_are_published_and_only_on_loopback(demo):
         "gateway": [("127.0.0.1", str(grpc_port))],
         "bridge": [("127.0.0.1", str(http_port))],
     }
+
+
+def test_an_executor_container_that_restarts_is_reconnected(demo):
+    project, grpc_port, _ = demo
+    client = Client(port=grpc_port)
+    assert client.post("/", ["before restart"])[0].tags["words"] == 2
+    (counter,) = project.containers("counter")
+    docker("restart", "-t", "1", counter)
+    wait_until(lambda: _answers(client), 60, what="the gateway to reach the restarted executor")
+    assert client.post("/", ["after the restart"])[0].tags["words"] == 3
+
+
+def _answers(client: Client) -> bool:
+    try:
+        return client.post("/", ["x"])[0].tags.get("words") == 1
+    except Exception:
+        return False

@@ -13,12 +13,14 @@ import pytest
 
 from tests.conftest import ROOT, wait_gone
 
+# The pids are printed from a timer once block() waits: a signal that came while the body of
+# `with flow:` still ran would (rightly) interrupt that body instead of ending block().
 SERVE = """
-import json, sys
+import json, sys, threading
 from jina import Flow
 flow = Flow(host='127.0.0.1').add(uses='tests.executors:Appender').add(uses='tests.executors:IndexOnly')
 with flow:
-    print(json.dumps(flow.pids), flush=True)
+    threading.Timer(0.5, lambda: print(json.dumps(flow.pids), flush=True)).start()
     flow.block()
 print('block returned', flush=True)
 """
