@@ -15,9 +15,9 @@ if ! docker image inspect "$BASE" >/dev/null 2>&1; then
     mkdir -p "$CACHE"
     rootfs_tar="$CACHE/debian-bookworm-minbase.tar"
     if [ ! -s "$rootfs_tar" ]; then
-      # the Debian mirror apt already uses
-      mirror=$(grep -rhoE '^(URIs:|deb) +https?://[^ ]+' /etc/apt/sources.list /etc/apt/sources.list.d/ 2>/dev/null \
-        | grep -v security | head -n 1 | awk '{print $2}')
+      # the Debian mirror apt already uses (its main archive, not security or third-party ones)
+      mirror=$(cat /etc/apt/sources.list /etc/apt/sources.list.d/*.list /etc/apt/sources.list.d/*.sources 2>/dev/null \
+        | grep -oE '^(URIs:|deb) +https?://[^ ]+' | awk '{print $2}' | grep -E '/debian/?$' | head -n 1 || true)
       rootfs=$(mktemp -d)
       as_root debootstrap --variant=minbase bookworm "$rootfs" "${mirror:-http://deb.debian.org/debian}" >/dev/null
       as_root rm -rf "$rootfs"/var/cache/apt/archives/*.deb "$rootfs"/var/lib/apt/lists/*

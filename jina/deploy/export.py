@@ -30,7 +30,9 @@ def source_name(flow: Flow, out_dir: Path) -> str:
     source = flow.config_source
     if not source or source == "<yaml string>":
         return "defined in Python"
-    return os.path.relpath(Path(source).resolve(), out_dir.resolve())
+    path = Path(source).resolve()
+    relative = os.path.relpath(path, out_dir.resolve())
+    return str(path) if relative.startswith(f"..{os.sep}..") else relative
 
 
 def to_docker_compose_yaml(
