@@ -1,5 +1,5 @@
 import sys
 
-from bridge.main import main
+from jina_mesh.bridge.main import main
 
 sys.exit(main())

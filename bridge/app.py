@@ -8,20 +8,20 @@ import logging
 from typing import Any
 
 import grpc
+from jina_mesh.bridge import docs_ui, openapi
+from jina_mesh.bridge.config import BridgeConfig
+from jina_mesh.bridge.descriptors import MessageTypes, compiled_files, http_bindings, load_files
+from jina_mesh.bridge.errors import HTTPError
+from jina_mesh.bridge.gateway import GatewayLink
+from jina_mesh.bridge.jina_json import failed_request_body, parse_data_request, render_data_response
+from jina_mesh.bridge.routes import NoRoute, Route, RouteTable, build_routes
+from jina_mesh.bridge.transcode import build_message, render_message
+from jina_mesh.bridge.websocket import serve_websocket
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
-from bridge import docs_ui, openapi
-from bridge.config import BridgeConfig
-from bridge.descriptors import MessageTypes, compiled_files, http_bindings, load_files
-from bridge.errors import HTTPError
-from bridge.gateway import GatewayLink
-from bridge.jina_json import failed_request_body, parse_data_request, render_data_response
-from bridge.routes import NoRoute, Route, RouteTable, build_routes
-from bridge.transcode import build_message, render_message
-from bridge.websocket import serve_websocket
 from jina.proto import jina_pb2
 from jina.serve.compression import parse_compression
 from jina.serve.net import wait_listening

@@ -16,8 +16,8 @@ import datetime
 from typing import Any
 
 from google.protobuf import timestamp_pb2
+from jina_mesh.bridge.errors import HTTPError
 
-from bridge.errors import HTTPError
 from jina.docjson import DocumentJsonError, documents_from_json, documents_to_json
 from jina.proto import jina_pb2
 from jina.wire import dict_to_struct, new_request_id, struct_to_dict

@@ -13,9 +13,9 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import uvicorn
+from jina_mesh.bridge.app import create_app
+from jina_mesh.bridge.config import BridgeConfig, ConfigError
 
-from bridge.app import create_app
-from bridge.config import BridgeConfig, ConfigError
 from jina import logs
 from jina.excepts import BadConfig
 from jina.serve.cli_common import inherited_fd

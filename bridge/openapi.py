@@ -9,9 +9,9 @@ from __future__ import annotations
 from typing import Any
 
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
+from jina_mesh.bridge.config import BridgeConfig
+from jina_mesh.bridge.routes import Route, RouteTable
 
-from bridge.config import BridgeConfig
-from bridge.routes import Route, RouteTable
 from jina import __version__
 from jina.docjson import FIELDS
 

@@ -17,9 +17,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from bridge.config import BridgeConfig, ConfigError
-from bridge.descriptors import HttpBinding, RpcMethod
-from bridge.templates import PathTemplate
+from jina_mesh.bridge.config import BridgeConfig, ConfigError
+from jina_mesh.bridge.descriptors import HttpBinding, RpcMethod
+from jina_mesh.bridge.templates import PathTemplate
 
 DATA_RPC = "/jina.JinaSingleDataRequestRPC/process_single_data"
 HEALTH_PATH = "/"

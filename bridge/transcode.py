@@ -15,8 +15,7 @@ from typing import Any
 from google.protobuf import json_format
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from google.protobuf.message import Message
-
-from bridge.errors import HTTPError
+from jina_mesh.bridge.errors import HTTPError
 
 _INTEGER_TYPES = {
     FieldDescriptor.TYPE_INT32,

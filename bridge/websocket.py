@@ -20,15 +20,15 @@ from typing import TYPE_CHECKING
 import grpc
 from google.protobuf import empty_pb2
 from google.protobuf.message import DecodeError
+from jina_mesh.bridge.errors import HTTPError
+from jina_mesh.bridge.jina_json import parse_data_request, render_data_response
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from bridge.errors import HTTPError
-from bridge.jina_json import parse_data_request, render_data_response
 from jina.proto import jina_pb2
 from jina.serve.stream import PREFETCH_KEY
 
 if TYPE_CHECKING:
-    from bridge.app import Bridge
+    from jina_mesh.bridge.app import Bridge
 
 _logger = logging.getLogger("jina.bridge")
 

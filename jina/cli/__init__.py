@@ -11,9 +11,9 @@ from jina import __version__
 # sub-command → ("module:function" taking argv, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
     "flow": ("jina.cli.flow:main", "serve a Flow defined in YAML until Ctrl-C or SIGTERM"),
-    "executor": ("services.executor.main:main", "serve one Executor over gRPC"),
-    "gateway": ("services.gateway.main:main", "serve a Flow's gRPC gateway in front of its executors"),
-    "bridge": ("bridge.main:main", "serve HTTP and WebSocket in front of a gateway (transcoded to its gRPC)"),
+    "executor": ("jina_mesh.services.executor.main:main", "serve one Executor over gRPC"),
+    "gateway": ("jina_mesh.services.gateway.main:main", "serve a Flow's gRPC gateway in front of its executors"),
+    "bridge": ("jina_mesh.bridge.main:main", "serve HTTP and WebSocket in front of a gateway (transcoded to its gRPC)"),
     "export": ("jina.cli.export:main", "write a YAML Flow as a Docker Compose file or Kubernetes objects"),
     "ping": ("jina.cli.ping:main", "check that a gateway or executor is up (exit code 0 or 1)"),
 }

@@ -1,5 +1,5 @@
 import sys
 
-from services.executor.main import main
+from jina_mesh.services.executor.main import main
 
 sys.exit(main())

@@ -6,14 +6,15 @@ import argparse
 import json
 from collections.abc import Sequence
 
+from jina_mesh.services.executor.loader import load_executor
+from jina_mesh.services.executor.processor import RequestProcessor
+from jina_mesh.services.executor.servicer import SERVICE_NAMES, ExecutorServicer, registrars
+
 from jina import logs
 from jina.executor import build_executor
 from jina.serve.cli_common import add_common_arguments, inherited_fd, run_service
 from jina.serve.compression import parse_compression
 from jina.serve.service import GrpcService
-from services.executor.loader import load_executor
-from services.executor.processor import RequestProcessor
-from services.executor.servicer import SERVICE_NAMES, ExecutorServicer, registrars
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import grpc
+from jina_mesh.services.executor.processor import RequestProcessor
 
 from jina.proto import jina_pb2, jina_pb2_grpc
 from jina.serve.stream import Drain, serve_stream, stream_options
 from jina.status import status_report
-from services.executor.processor import RequestProcessor
 
 #: the endpoint Jina's gateway uses for dry runs; never reaches Executor code
 DRY_RUN_ENDPOINT = "_jina_dry_run_"

@@ -1,5 +1,5 @@
 import sys
 
-from services.gateway.main import main
+from jina_mesh.services.gateway.main import main
 
 sys.exit(main())

@@ -10,16 +10,16 @@ from collections.abc import Callable
 import grpc
 from google.protobuf import empty_pb2
 from grpc_health.v1 import health_pb2
+from jina_mesh.services.gateway.discovery import Resolver, resolve_all, split_address
+from jina_mesh.services.gateway.multiplex import MultiplexedCall, StreamBroken, failure_of
+from jina_mesh.services.gateway.passthrough_pb2 import PassthroughRequest
+from jina_mesh.services.gateway.replica_set import DEFAULT_RESOLVE_INTERVAL, ReplicaSet
 
 from jina.executor import DEFAULT_ENDPOINT_PUBLIC
 from jina.proto import jina_pb2
 from jina.serve.net import wait_listening
 from jina.serve.options import channel_options
 from jina.topology import ExecutorNode
-from services.gateway.discovery import Resolver, resolve_all, split_address
-from services.gateway.multiplex import MultiplexedCall, StreamBroken, failure_of
-from services.gateway.passthrough_pb2 import PassthroughRequest
-from services.gateway.replica_set import DEFAULT_RESOLVE_INTERVAL, ReplicaSet
 
 _PROCESS = "/jina.JinaSingleDataRequestRPC/process_single_data"
 _DISCOVER = "/jina.JinaDiscoverEndpointsRPC/endpoint_discovery"

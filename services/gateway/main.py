@@ -7,17 +7,18 @@ import asyncio
 import sys
 from collections.abc import Sequence
 
+from jina_mesh.services.gateway.connections import ExecutorClient
+from jina_mesh.services.gateway.readiness import ReadinessMonitor
+from jina_mesh.services.gateway.replica_set import DEFAULT_RESOLVE_INTERVAL
+from jina_mesh.services.gateway.router import Router
+from jina_mesh.services.gateway.servicer import READINESS_GATED, SERVICE_NAMES, GatewayServicer, registrars
+
 from jina import logs
 from jina.serve.cli_common import add_common_arguments, inherited_fd, run_service
 from jina.serve.compression import parse_compression
 from jina.serve.service import GrpcService
 from jina.serve.tls import read_tls_files
 from jina.topology import Topology
-from services.gateway.connections import ExecutorClient
-from services.gateway.readiness import ReadinessMonitor
-from services.gateway.replica_set import DEFAULT_RESOLVE_INTERVAL
-from services.gateway.router import Router
-from services.gateway.servicer import READINESS_GATED, SERVICE_NAMES, GatewayServicer, registrars
 
 DEFAULT_PREFETCH = 1000
 

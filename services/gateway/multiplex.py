@@ -12,8 +12,7 @@ from __future__ import annotations
 import asyncio
 
 import grpc
-
-from services.gateway.passthrough_pb2 import PassthroughRequest
+from jina_mesh.services.gateway.passthrough_pb2 import PassthroughRequest
 
 _CALL = "/jina.JinaRPC/Call"
 #: the details grpc.aio gives a call it failed itself because a message could not be written

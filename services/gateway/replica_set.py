@@ -23,7 +23,7 @@ import logging
 from collections.abc import Callable, Sequence
 from typing import Generic, Protocol, TypeVar
 
-from services.gateway.discovery import Resolver, changes, is_name, resolve_all
+from jina_mesh.services.gateway.discovery import Resolver, changes, is_name, resolve_all
 
 _logger = logging.getLogger("jina.gateway")
 

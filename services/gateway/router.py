@@ -29,14 +29,14 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 from google.protobuf import struct_pb2
+from jina_mesh.services.gateway.connections import ExecutorClient, ExecutorUnreachable
+from jina_mesh.services.gateway.merge import merge_contents
+from jina_mesh.services.gateway.passthrough_pb2 import PassthroughRequest
 
 from jina.executor import normalize_endpoint
 from jina.proto import jina_pb2
 from jina.topology import GATEWAY, ExecutorNode, Topology
 from jina.wire import RESULTS_KEY, new_request_id, struct_to_dict
-from services.gateway.connections import ExecutorClient, ExecutorUnreachable
-from services.gateway.merge import merge_contents
-from services.gateway.passthrough_pb2 import PassthroughRequest
 
 GATEWAY_ROUTE = "gateway"
 

@@ -6,13 +6,13 @@ import asyncio
 from collections.abc import Sequence
 
 import grpc
+from jina_mesh.services.gateway.connections import ExecutorClient, ExecutorUnreachable
+from jina_mesh.services.gateway.passthrough_pb2 import PassthroughRequest
+from jina_mesh.services.gateway.router import BadTargetExecutor, Router
 
 from jina.proto import jina_pb2, jina_pb2_grpc
 from jina.serve.stream import Drain, serve_stream, stream_options
 from jina.status import status_report
-from services.gateway.connections import ExecutorClient, ExecutorUnreachable
-from services.gateway.passthrough_pb2 import PassthroughRequest
-from services.gateway.router import BadTargetExecutor, Router
 
 SERVICE_NAMES = (
     "jina.JinaRPC",

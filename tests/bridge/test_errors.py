@@ -2,8 +2,7 @@ from __future__ import annotations
 
 import grpc
 import pytest
-
-from bridge.errors import GRPC_TO_HTTP, HTTPError, http_status
+from jina_mesh.bridge.errors import GRPC_TO_HTTP, HTTPError, http_status
 
 # google/rpc/code.proto, as grpc-gateway's runtime/errors.go maps it
 TABLE = [

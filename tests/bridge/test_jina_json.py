@@ -1,9 +1,9 @@
 from __future__ import annotations
 
 import pytest
+from jina_mesh.bridge.errors import HTTPError
+from jina_mesh.bridge.jina_json import parse_data_request, render_data_response
 
-from bridge.errors import HTTPError
-from bridge.jina_json import parse_data_request, render_data_response
 from jina.proto import jina_pb2
 from jina.wire import struct_to_dict
 

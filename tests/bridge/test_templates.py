@@ -1,8 +1,7 @@
 from __future__ import annotations
 
 import pytest
-
-from bridge.templates import PathTemplate, TemplateError
+from jina_mesh.bridge.templates import PathTemplate, TemplateError
 
 
 @pytest.mark.parametrize(

@@ -13,12 +13,12 @@ import httpx
 import pytest
 from google.protobuf import descriptor_pb2
 from grpc_reflection.v1alpha import reflection
+from jina_mesh.bridge.config import BridgeConfig
+from jina_mesh.bridge.descriptors import MessageTypes, compiled_files, http_bindings
+from jina_mesh.bridge.errors import HTTPError
+from jina_mesh.bridge.routes import build_routes
+from jina_mesh.bridge.transcode import build_message, render_message
 
-from bridge.config import BridgeConfig
-from bridge.descriptors import MessageTypes, compiled_files, http_bindings
-from bridge.errors import HTTPError
-from bridge.routes import build_routes
-from bridge.transcode import build_message, render_message
 from jina.flow import launcher
 from jina.flow.ports import free_port
 from tests.conftest import ROOT

@@ -15,11 +15,11 @@ from typing import Any
 import httpx
 import pytest
 from google.protobuf import json_format
+from jina_mesh.bridge.websocket import MAX_CLOSE_REASON, close_reason
 from websockets.asyncio.client import connect as async_connect
 from websockets.exceptions import ConnectionClosedError, ConnectionClosedOK
 from websockets.sync.client import connect
 
-from bridge.websocket import MAX_CLOSE_REASON, close_reason
 from jina import Flow
 from jina.proto import jina_pb2
 from tests import executors

@@ -24,15 +24,15 @@ import kubernetes_validate
 import pytest
 import trustme
 import yaml
+from jina_mesh.bridge.config import ConfigError
+from jina_mesh.bridge.main import build_parser as bridge_parser
+from jina_mesh.bridge.main import config_from_args, read_config
+from jina_mesh.services.gateway.main import build_parser as gateway_parser
 
-from bridge.config import ConfigError
-from bridge.main import build_parser as bridge_parser
-from bridge.main import config_from_args, read_config
 from jina import Flow
 from jina.deploy import kubernetes
 from jina.deploy.context import ExportContext, ExportError
 from jina.topology import Topology
-from services.gateway.main import build_parser as gateway_parser
 from tests.conftest import ROOT, run_python
 
 K8S_VERSION = kubernetes_validate.utils.latest_version()
@@ -738,7 +738,7 @@ def test_bridge_config_from_json_text_or_a_file(tmp_path):
 
 def test_the_bridge_command_reports_an_unreadable_config_file(tmp_path):
     result = run_python(
-        "import sys; from bridge.main import main; sys.exit(main(sys.argv[1:]))",
+        "import sys; from jina_mesh.bridge.main import main; sys.exit(main(sys.argv[1:]))",
         "--gateway",
         "127.0.0.1:1",
         "--config",

@@ -46,7 +46,10 @@ def test_import_order_does_not_matter(code):
 
 
 def test_gateway_never_imports_docarray():
-    code = "import sys, services.gateway.main, services.gateway.servicer; print('docarray' in sys.modules)"
+    code = (
+        "import sys, jina_mesh.services.gateway.main, jina_mesh.services.gateway.servicer; "
+        "print('docarray' in sys.modules)"
+    )
     result = run_python(code)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "False"

@@ -5,12 +5,12 @@ import logging
 
 import pytest
 from docarray import Document, DocumentArray
+from jina_mesh.services.executor.processor import RequestProcessor, parameters_for
 
 from jina.documents import docs_from_content
 from jina.executor import build_executor
 from jina.proto import docarray_pb2, jina_pb2
 from jina.wire import dict_to_struct, struct_to_dict
-from services.executor.processor import RequestProcessor, parameters_for
 from tests import executors
 
 LOG = logging.getLogger("test")

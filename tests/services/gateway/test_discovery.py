@@ -6,8 +6,14 @@ import asyncio
 import socket
 
 import pytest
-
-from services.gateway.discovery import changes, is_ip_literal, is_name, pick_addresses, resolve_all, split_address
+from jina_mesh.services.gateway.discovery import (
+    changes,
+    is_ip_literal,
+    is_name,
+    pick_addresses,
+    resolve_all,
+    split_address,
+)
 
 
 @pytest.mark.parametrize(

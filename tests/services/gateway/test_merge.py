@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from docarray import Document, DocumentArray
+from jina_mesh.services.gateway.merge import merge_contents, merge_documents
 
 from jina.documents import decode
 from jina.proto import jina_pb2
-from services.gateway.merge import merge_contents, merge_documents
 
 
 def protos(*docs: Document):

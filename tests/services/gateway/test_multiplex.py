@@ -5,12 +5,12 @@ from __future__ import annotations
 import asyncio
 
 from docarray import Document, DocumentArray
+from jina_mesh.services.gateway.connections import STREAM_MAX_BYTES, ExecutorClient, ReplicaConnection
+from jina_mesh.services.gateway.passthrough_pb2 import PassthroughRequest
 
 from jina.documents import docs_from_content
 from jina.proto import jina_pb2
 from jina.topology import ExecutorNode
-from services.gateway.connections import STREAM_MAX_BYTES, ExecutorClient, ReplicaConnection
-from services.gateway.passthrough_pb2 import PassthroughRequest
 from tests.services.conftest import start_executor
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from services.gateway.readiness import Readiness, ReadinessMonitor
+from jina_mesh.services.gateway.readiness import Readiness, ReadinessMonitor
 
 
 def test_a_gateway_without_executors_serves():

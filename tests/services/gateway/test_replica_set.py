@@ -5,8 +5,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-
-from services.gateway.replica_set import ReplicaSet
+from jina_mesh.services.gateway.replica_set import ReplicaSet
 
 
 class FakeReplica:

@@ -14,13 +14,13 @@ import time
 import grpc
 import pytest
 from docarray import Document, DocumentArray
+from jina_mesh.services.gateway.connections import ExecutorClient, ExecutorUnreachable
+from jina_mesh.services.gateway.passthrough_pb2 import PassthroughRequest
 
 from jina.documents import docs_from_content
 from jina.flow.ports import free_port
 from jina.proto import jina_pb2
 from jina.topology import ExecutorNode
-from services.gateway.connections import ExecutorClient, ExecutorUnreachable
-from services.gateway.passthrough_pb2 import PassthroughRequest
 from tests.conftest import stop_processes
 from tests.services.conftest import start_executor
 

@@ -7,14 +7,14 @@ import asyncio
 import grpc
 import pytest
 from docarray import Document, DocumentArray
+from jina_mesh.services.gateway.connections import ExecutorClient, ExecutorUnreachable
+from jina_mesh.services.gateway.passthrough_pb2 import PassthroughRequest
+from jina_mesh.services.gateway.router import BadTargetExecutor, Router
 
 from jina.documents import docs_from_content
 from jina.proto import jina_pb2
 from jina.topology import ExecutorNode
 from jina.wire import dict_to_struct, struct_to_dict
-from services.gateway.connections import ExecutorClient, ExecutorUnreachable
-from services.gateway.passthrough_pb2 import PassthroughRequest
-from services.gateway.router import BadTargetExecutor, Router
 
 
 @pytest.fixture(scope="module")

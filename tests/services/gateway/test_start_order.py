@@ -12,10 +12,10 @@ import pytest
 from docarray import Document
 from google.protobuf import empty_pb2
 from grpc_health.v1 import health_pb2, health_pb2_grpc
+from jina_mesh.services.gateway.servicer import READINESS_GATED
 
 from jina.flow.ports import free_port
 from jina.proto import jina_pb2, jina_pb2_grpc
-from services.gateway.servicer import READINESS_GATED
 from tests.conftest import ROOT, stop_processes
 from tests.services.conftest import start_executor
 
