@@ -21,7 +21,8 @@ import grpc
 from docarray import Document, DocumentArray
 
 from jina import Client, Executor, Flow, requests
-from jina.flow.ports import free_port, port_is_free
+from jina.flow.ports import free_port
+from jina.serve.net import port_is_free
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))

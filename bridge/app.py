@@ -18,14 +18,14 @@ from jina_mesh.bridge.routes import NoRoute, Route, RouteTable, build_routes
 from jina_mesh.bridge.transcode import build_message, render_message
 from jina_mesh.bridge.websocket import serve_websocket
 from starlette.middleware.cors import CORSMiddleware
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
 from jina.proto import jina_pb2
 from jina.serve.compression import parse_compression
 from jina.serve.net import wait_listening
-from jina.wire import describe_error
+from jina.wire import NETWORK_ERROR, describe_error
 
 _logger = logging.getLogger("jina.bridge")
 
@@ -45,6 +45,13 @@ def json_response(content: Any, status: int = 200, headers: dict[str, str] | Non
 
 def error_response(error: HTTPError) -> Response:
     return json_response(error.to_json(), error.status, error.headers)
+
+
+def _check_json_type(request: Request) -> None:
+    """415 unless the body is declared JSON (a body without a content-type is read as JSON too)."""
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type and content_type not in _JSON_TYPES and not content_type.endswith("+json"):
+        raise HTTPError(415, f"send JSON (content-type: application/json), not {content_type}")
 
 
 class Bridge:
@@ -171,19 +178,13 @@ class Bridge:
                 if size > limit:
                     raise HTTPError(413, f"the body is over the limit of {limit} bytes")
                 chunks.append(chunk)
-        except OSError:
+        except (OSError, ClientDisconnect):
             raise _Disconnected from None
-        except Exception as exc:
-            if type(exc).__name__ == "ClientDisconnect":
-                raise _Disconnected from None
-            raise
         return b"".join(chunks)
 
     @staticmethod
     def _json(raw: bytes, request: Request) -> Any:
-        content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-        if content_type and content_type not in _JSON_TYPES and not content_type.endswith("+json"):
-            raise HTTPError(415, f"send JSON (content-type: application/json), not {content_type}")
+        _check_json_type(request)
         if not raw.strip():
             return None
         try:
@@ -205,13 +206,13 @@ class Bridge:
             response = await self.link.process(data_request)
         except grpc.aio.AioRpcError as err:
             error = HTTPError.from_grpc(err.code(), err.details() or "")
-            name = "InternalNetworkError" if error.status in (503, 504) else err.code().name
+            name = NETWORK_ERROR if error.status in (503, 504) else err.code().name
             error.body = failed_request_body(data_request, name, error.message)
             raise error from None
         rendered = render_data_response(response, with_stacks=self.config.debug)
         if response.header.status.code == jina_pb2.StatusProto.ERROR:
             name = response.header.status.exception.name
-            status = 503 if name == "InternalNetworkError" else 500
+            status = 503 if name == NETWORK_ERROR else 500
             raise HTTPError(
                 status,
                 describe_error(response.header.status),
@@ -225,7 +226,7 @@ class Bridge:
         request_cls = self.types.get(route.rpc.input_type)
         response_cls = self.types.get(route.rpc.output_type)
         if raw:
-            self._json(b"", request)  # content-type check only
+            _check_json_type(request)
         message = build_message(
             request_cls,
             body=route.body,
@@ -251,7 +252,7 @@ class BridgeApp:
         if kind == "http":
             await self.bridge.handle_http(scope, receive, send)
         elif kind == "websocket":
-            await serve_websocket(self.bridge, scope, receive, send)
+            await serve_websocket(self.bridge.link, scope, receive, send, with_stacks=self.bridge.config.debug)
         elif kind == "lifespan":
             await self._lifespan(receive, send)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import difflib
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 from jina.executor import normalize_endpoint
@@ -128,15 +128,3 @@ class BridgeConfig:
         except ValueError as exc:
             raise ConfigError(str(exc)) from None
         return cls(gateway=gateway, expose_endpoints=endpoints, cors=cors, compression=compression, **options)
-
-    def to_json(self) -> str:
-        data = asdict(self)
-        data["expose_endpoints"] = {
-            e["exec_endpoint"]: {k: v for k, v in e.items() if k != "exec_endpoint"} for e in data["expose_endpoints"]
-        }
-        return json.dumps(data)
-
-    @classmethod
-    def from_json(cls, text: str) -> BridgeConfig:
-        data = json.loads(text)
-        return cls.build(data.pop("gateway"), **data)

@@ -9,9 +9,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from jina.proto import jina_pb2
 from jina.serve.options import channel_options
-
-_CALL = "/jina.JinaRPC/Call"
-_PROCESS = "/jina.JinaSingleDataRequestRPC/process_single_data"
+from jina.wire import CALL, PROCESS_SINGLE_DATA
 
 
 def _identity(data: bytes) -> bytes:
@@ -25,12 +23,12 @@ class GatewayLink:
         self._unary: dict[tuple[str, type, type], Callable] = {}
         self._health = health_pb2_grpc.HealthStub(self.channel)
         self.process = self.channel.unary_unary(
-            _PROCESS,
+            PROCESS_SINGLE_DATA,
             request_serializer=jina_pb2.DataRequestProto.SerializeToString,
             response_deserializer=jina_pb2.DataRequestProto.FromString,
         )
         # bytes in, bytes out: WebSocket `bytes` frames are forwarded without being parsed twice
-        self.raw_call = self.channel.stream_stream(_CALL, request_serializer=_identity, response_deserializer=_identity)
+        self.raw_call = self.channel.stream_stream(CALL, request_serializer=_identity, response_deserializer=_identity)
 
     def unary(self, path: str, request_cls: type, response_cls: type) -> Callable:
         key = (path, request_cls, response_cls)

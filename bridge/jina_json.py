@@ -20,7 +20,7 @@ from jina_mesh.bridge.errors import HTTPError
 
 from jina.docjson import DocumentJsonError, documents_from_json, documents_to_json
 from jina.proto import jina_pb2
-from jina.wire import dict_to_struct, new_request_id, struct_to_dict
+from jina.wire import dict_to_struct, error_status, new_request_id, struct_to_dict
 
 _KEYS = {
     "data": "data",
@@ -130,8 +130,5 @@ def render_data_response(response: jina_pb2.DataRequestProto, with_stacks: bool 
 def failed_request_body(request: jina_pb2.DataRequestProto, name: str, message: str) -> dict[str, Any]:
     """Jina's body for a request that never got an answer (the gateway failed): the request,
     echoed, with an error status; Jina's client reads `header.status.description` from it."""
-    request.header.status.code = jina_pb2.StatusProto.ERROR
-    request.header.status.description = message
-    request.header.status.exception.name = name
-    request.header.status.exception.args.append(message)
+    error_status(request.header.status, name=name, description=message, args=[message])
     return render_data_response(request)

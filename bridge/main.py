@@ -5,8 +5,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
-import socket
 import sys
 import traceback
 from collections.abc import Sequence
@@ -18,8 +16,8 @@ from jina_mesh.bridge.config import BridgeConfig, ConfigError
 
 from jina import logs
 from jina.excepts import BadConfig
-from jina.serve.cli_common import inherited_fd
-from jina.serve.service import notify_parent
+from jina.serve.net import require_free_port
+from jina.serve.process import ParentPipes, add_parent_arguments
 from jina.serve.tls import check_tls_pair
 
 
@@ -56,8 +54,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="the whole configuration as JSON text, or @FILE to read it from a JSON file (overrides)",
     )
     parser.add_argument("--log-level", default=None, help="DEBUG, INFO, WARNING or ERROR")
-    parser.add_argument("--ready-fd", type=int, default=None, help=argparse.SUPPRESS)
-    parser.add_argument("--lifeline-fd", type=int, default=None, help=argparse.SUPPRESS)
+    add_parent_arguments(parser)
     return parser
 
 
@@ -107,46 +104,31 @@ def config_from_args(args: argparse.Namespace) -> BridgeConfig:
 class BridgeServer(uvicorn.Server):
     """uvicorn, telling the Flow when it listens and stopping when the Flow's process is gone."""
 
-    def __init__(self, config: uvicorn.Config, ready_fd: int | None, lifeline_fd: int | None):
+    def __init__(self, config: uvicorn.Config, parent: ParentPipes):
         super().__init__(config)
-        self._ready_fd = ready_fd
-        self._lifeline_fd = lifeline_fd
+        self._parent = parent
 
     async def startup(self, sockets=None) -> None:
         await super().startup(sockets)
         if not self.started:
-            notify_parent(self._ready_fd, {"status": "failed", "error": "the bridge could not start (see its log)"})
+            self._parent.report_failure("the bridge could not start (see its log)")
             return
-        if self._lifeline_fd is not None:
-            loop = asyncio.get_running_loop()
-            fd = self._lifeline_fd
+        # uvicorn stops on SIGTERM and SIGINT by itself; the lifeline is what it lacks
+        self._parent.watch_lifeline(asyncio.get_running_loop(), self._parent_gone)
+        self._parent.report_ready(self.config.port)
 
-            def parent_gone() -> None:
-                loop.remove_reader(fd)
-                self.should_exit = True
-
-            loop.add_reader(fd, parent_gone)
-        notify_parent(self._ready_fd, {"status": "ready", "port": self.config.port, "pid": os.getpid()})
-
-
-def _check_port(host: str, port: int) -> None:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            probe.bind(("" if host == "0.0.0.0" else host, port))
-        except OSError:
-            raise OSError(f"cannot listen on {host}:{port}: port {port} is already in use") from None
+    def _parent_gone(self) -> None:
+        self.should_exit = True
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logger = logs.configure("bridge", args.log_level)
-    ready_fd = inherited_fd(args.ready_fd)
-    lifeline_fd = inherited_fd(args.lifeline_fd)
+    parent = ParentPipes.from_args(args)
     try:
         config = config_from_args(args)
         check_tls_pair(config.ssl_certfile, config.ssl_keyfile)
-        _check_port(config.host, config.port)
+        require_free_port(config.host, config.port)
         app, _ = create_app(config)
         options = {
             "host": config.host,
@@ -160,13 +142,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             **({"ssl_certfile": config.ssl_certfile, "ssl_keyfile": config.ssl_keyfile} if config.ssl_certfile else {}),
             **config.uvicorn_kwargs,
         }
-        server = BridgeServer(uvicorn.Config(app, **options), ready_fd, lifeline_fd)
+        server = BridgeServer(uvicorn.Config(app, **options), parent)
     except (ConfigError, BadConfig, OSError, ValueError, TypeError) as exc:
-        notify_parent(ready_fd, {"status": "failed", "error": f"{type(exc).__name__}: {exc}"})
+        parent.report_failure(exc)
         print(f"jina bridge: {exc}", file=sys.stderr)
         return 1
     except Exception:
-        notify_parent(ready_fd, {"status": "failed", "error": traceback.format_exc()})
+        parent.report_failure(traceback.format_exc())
         raise
     logger.info("bridge for gateway %s on %s:%d", config.gateway, config.host, config.port)
     server.run()

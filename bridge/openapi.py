@@ -12,8 +12,8 @@ from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from jina_mesh.bridge.config import BridgeConfig
 from jina_mesh.bridge.routes import Route, RouteTable
 
-from jina import __version__
 from jina.docjson import FIELDS
+from jina.version import __version__
 
 _REF = "#/components/schemas/"
 

@@ -21,7 +21,9 @@ from jina_mesh.bridge.config import BridgeConfig, ConfigError
 from jina_mesh.bridge.descriptors import HttpBinding, RpcMethod
 from jina_mesh.bridge.templates import PathTemplate
 
-DATA_RPC = "/jina.JinaSingleDataRequestRPC/process_single_data"
+from jina.proto import jina_pb2
+from jina.wire import PROCESS_SINGLE_DATA, split_path
+
 HEALTH_PATH = "/"
 
 CRUD = (("POST", "/index"), ("POST", "/search"), ("PUT", "/update"), ("DELETE", "/delete"))
@@ -111,7 +113,7 @@ def build_routes(config: BridgeConfig, bindings: list[HttpBinding]) -> RouteTabl
                 Route(
                     verb=binding.verb,
                     template=PathTemplate.parse(binding.template),
-                    kind="jina" if binding.rpc.path == DATA_RPC else "rpc",
+                    kind="jina" if binding.rpc.path == PROCESS_SINGLE_DATA else "rpc",
                     group="debug",
                     rpc=binding.rpc,
                     body=binding.body,
@@ -119,9 +121,8 @@ def build_routes(config: BridgeConfig, bindings: list[HttpBinding]) -> RouteTabl
                     openapi={"summary": summary, "tags": tags},
                 )
             )
-    data_rpc = RpcMethod(
-        "jina.JinaSingleDataRequestRPC", "process_single_data", "jina.DataRequestProto", "jina.DataRequestProto"
-    )
+    data_request = jina_pb2.DataRequestProto.DESCRIPTOR.full_name
+    data_rpc = RpcMethod(*split_path(PROCESS_SINGLE_DATA), data_request, data_request)
     if not config.no_crud_endpoints:
         for verb, path in CRUD:
             routes.append(

@@ -15,24 +15,20 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from typing import TYPE_CHECKING
 
 import grpc
 from google.protobuf import empty_pb2
 from google.protobuf.message import DecodeError
 from jina_mesh.bridge.errors import HTTPError
+from jina_mesh.bridge.gateway import GatewayLink
 from jina_mesh.bridge.jina_json import parse_data_request, render_data_response
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from jina.proto import jina_pb2
-from jina.serve.stream import PREFETCH_KEY
-
-if TYPE_CHECKING:
-    from jina_mesh.bridge.app import Bridge
+from jina.wire import DRY_RUN, END_OF_INPUT, NETWORK_ERROR, PREFETCH_KEY, error_status
 
 _logger = logging.getLogger("jina.bridge")
 
-END_OF_INPUT_BYTES = b"\x00"
 #: RFC 6455 §5.5: a close frame's payload is at most 125 bytes, 2 of which hold the code
 MAX_CLOSE_REASON = 123
 
@@ -46,8 +42,8 @@ def close_reason(text: str) -> str:
 
 
 class _Connection:
-    def __init__(self, bridge: Bridge, websocket: WebSocket, mode: str):
-        self.bridge = bridge
+    def __init__(self, websocket: WebSocket, mode: str, with_stacks: bool):
+        self.with_stacks = with_stacks
         self.websocket = websocket
         self.mode = mode
         self._send_lock = asyncio.Lock()
@@ -65,10 +61,7 @@ class _Connection:
             return
         response = jina_pb2.DataRequestProto()
         response.header.request_id = request_id
-        response.header.status.code = jina_pb2.StatusProto.ERROR
-        response.header.status.description = error.message
-        response.header.status.exception.name = "BadRequest"
-        response.header.status.exception.args.append(error.message)
+        error_status(response.header.status, name="BadRequest", description=error.message, args=[error.message])
         await self.send_frame(response.SerializeToString())
 
     def to_request(self, message: dict) -> bytes | None:
@@ -87,7 +80,7 @@ class _Connection:
         data = message.get("bytes")
         if data is None:
             raise HTTPError(400, "this connection speaks the `bytes` sub-protocol: send binary frames")
-        if data == END_OF_INPUT_BYTES:
+        if data == END_OF_INPUT:
             return None
         try:
             jina_pb2.DataRequestProto.FromString(data)  # refuse garbage here, not on the shared stream
@@ -99,7 +92,7 @@ class _Connection:
         if self.mode == "bytes":
             return response
         parsed = jina_pb2.DataRequestProto.FromString(response)
-        return json.dumps(render_data_response(parsed, with_stacks=self.bridge.config.debug))
+        return json.dumps(render_data_response(parsed, with_stacks=self.with_stacks))
 
 
 async def _pump_requests(connection: _Connection, call) -> None:
@@ -120,17 +113,17 @@ async def _pump_requests(connection: _Connection, call) -> None:
         await call.write(request)
 
 
-async def _serve_data(bridge: Bridge, websocket: WebSocket) -> None:
+async def _serve_data(link: GatewayLink | None, websocket: WebSocket, with_stacks: bool) -> None:
     offered = websocket.scope.get("subprotocols") or []
     mode = "bytes" if "bytes" in offered else "json"
     await websocket.accept(subprotocol=mode if mode in offered else None)
-    connection = _Connection(bridge, websocket, mode)
-    assert bridge.link is not None
+    connection = _Connection(websocket, mode, with_stacks)
+    assert link is not None
     metadata = []
     prefetch = websocket.query_params.get("prefetch")
     if prefetch and prefetch.isdigit():
         metadata.append((PREFETCH_KEY, prefetch))
-    call = bridge.link.raw_call(metadata=metadata or None)
+    call = link.raw_call(metadata=metadata or None)
     reader = asyncio.ensure_future(_pump_requests(connection, call))
     answers = asyncio.ensure_future(_pump_answers(connection, call))
     try:
@@ -175,15 +168,15 @@ async def _pump_answers(connection: _Connection, call) -> None:
     async for response in call:
         await connection.send_frame(connection.to_frame(response))
         status = jina_pb2.DataRequestProtoWoData.FromString(response).header.status
-        if status.code == jina_pb2.StatusProto.ERROR and status.exception.name == "InternalNetworkError":
+        if status.code == jina_pb2.StatusProto.ERROR and status.exception.name == NETWORK_ERROR:
             raise GatewayFailure(status.description)
 
 
-async def _serve_dry_run(bridge: Bridge, websocket: WebSocket) -> None:
+async def _serve_dry_run(link: GatewayLink | None, websocket: WebSocket) -> None:
     """Jina's `/dry_run` socket: any frame is answered with the gateway's dry-run StatusProto."""
     await websocket.accept()
-    assert bridge.link is not None
-    call = bridge.link.unary("/jina.JinaGatewayDryRunRPC/dry_run", empty_pb2.Empty, jina_pb2.StatusProto)
+    assert link is not None
+    call = link.unary(DRY_RUN, empty_pb2.Empty, jina_pb2.StatusProto)
     try:
         while True:
             message = await websocket.receive()
@@ -198,14 +191,16 @@ async def _serve_dry_run(bridge: Bridge, websocket: WebSocket) -> None:
         return
 
 
-async def serve_websocket(bridge: Bridge, scope, receive, send) -> None:
+async def serve_websocket(link: GatewayLink | None, scope, receive, send, *, with_stacks: bool) -> None:
+    """One WebSocket connection, onto the gateway behind `link` (None until the bridge started: the
+    connection then fails, and is logged); `with_stacks` puts stack traces into error replies."""
     websocket = WebSocket(scope, receive, send)
     path = scope.get("path", "/")
     try:
         if path == "/":
-            await _serve_data(bridge, websocket)
+            await _serve_data(link, websocket, with_stacks)
         elif path == "/dry_run":
-            await _serve_dry_run(bridge, websocket)
+            await _serve_dry_run(link, websocket)
         else:
             await websocket.close(1008)  # refuses the handshake: there is no such socket
     except Exception:  # whatever a client does, the bridge stays up

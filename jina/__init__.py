@@ -7,11 +7,10 @@ documents (the gateway, the bridge) do not pay for importing docarray.
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
-
-from jina.clients import Client  # noqa: E402
-from jina.executor import Executor, requests  # noqa: E402
-from jina.flow import Flow  # noqa: E402
+from jina.clients import Client
+from jina.executor import Executor, requests
+from jina.flow import Flow
+from jina.version import __version__
 
 __all__ = ["Client", "Document", "DocumentArray", "Executor", "Flow", "__version__", "requests"]
 

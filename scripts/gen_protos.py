@@ -8,11 +8,13 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 
-# (include dirs, proto file, output package dir relative to the output root)
+# (include dirs, proto file, output package dir relative to the output root); protoc names a file
+# by its path below the first include dir holding it, and writes its stub at that path
 _UNITS = [
     (["protos"], "protos/docarray.proto", "jina/proto"),
     (["protos"], "protos/jina.proto", "jina/proto"),
-    (["protos", "services/gateway"], "services/gateway/passthrough.proto", "services/gateway"),
+    # the gateway's own view of a data request: named `passthrough.proto`, its stub next to the gateway
+    (["protos/jina_mesh", "protos"], "protos/jina_mesh/passthrough.proto", "services/gateway"),
 ]
 
 # protoc writes `import jina_pb2 as ...`; the stubs live in packages, so imports are rewritten.

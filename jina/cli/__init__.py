@@ -6,7 +6,7 @@ import importlib
 import sys
 from collections.abc import Sequence
 
-from jina import __version__
+from jina.version import __version__
 
 # sub-command → ("module:function" taking argv, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {

@@ -16,14 +16,10 @@ import grpc
 from google.protobuf import empty_pb2
 
 from jina.clients.hosts import Address
-from jina.clients.posting import DEFAULT_WINDOW as DEFAULT_WINDOW  # still importable from here, where it lived
 from jina.clients.posting import PostingClient, SharedConnection
 from jina.clients.transport import ClientTransport
 from jina.proto import jina_pb2
-
-_CALL = "/jina.JinaRPC/Call"
-_DRY_RUN = "/jina.JinaGatewayDryRunRPC/dry_run"
-
+from jina.wire import CALL, DRY_RUN
 
 # what gRPC's TLS failures look like → what to do about them
 _TLS_HINTS = (
@@ -53,7 +49,7 @@ class _CallStream(SharedConnection):
         self._address = address
         self._outbox: queue.SimpleQueue[jina_pb2.DataRequestProto | None] = queue.SimpleQueue()
         call = channel.stream_stream(
-            _CALL,
+            CALL,
             request_serializer=jina_pb2.DataRequestProto.SerializeToString,
             response_deserializer=jina_pb2.DataRequestProto.FromString,
         )
@@ -130,7 +126,7 @@ class GRPCClient(PostingClient):
 
     def dry_run(self, timeout: float | None = 5.0) -> jina_pb2.StatusProto:
         call = self._connect().unary_unary(
-            _DRY_RUN,
+            DRY_RUN,
             request_serializer=empty_pb2.Empty.SerializeToString,
             response_deserializer=jina_pb2.StatusProto.FromString,
         )

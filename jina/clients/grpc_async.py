@@ -1,8 +1,9 @@
 """The asyncio gRPC client: `Client(asyncio=True)`; `post()` is an async generator of results.
 
 Like the synchronous client it keeps one channel and one long-lived `JinaRPC.Call` stream,
-shared by every `post()` (also concurrent ones) and demultiplexed by request id. Both are made
-in the running event loop on first use, and again if the client is used from another loop.
+shared by every `post()` (also concurrent ones) and demultiplexed by request id (by
+`jina.serve.multiplex`, as the gateway's streams to its executors are). Both are made in the
+running event loop on first use, and again if the client is used from another loop.
 """
 
 from __future__ import annotations
@@ -14,55 +15,52 @@ from google.protobuf import empty_pb2
 
 from jina.clients.grpc import connection_error
 from jina.clients.hosts import Address
-from jina.clients.posting import AsyncPostingClient, SharedConnection
+from jina.clients.posting import AsyncPostingClient
 from jina.clients.transport import ClientTransport
 from jina.proto import jina_pb2
+from jina.serve.multiplex import CallMultiplexer, StreamBroken
+from jina.wire import DRY_RUN
 
-_CALL = "/jina.JinaRPC/Call"
-_DRY_RUN = "/jina.JinaGatewayDryRunRPC/dry_run"
 
+class _AsyncCallStream:
+    """The client's end of the shared stream: each answer goes to the inbox of the post() that sent the request."""
 
-class _AsyncCallStream(SharedConnection):
     def __init__(self, channel: grpc.aio.Channel, address: Address):
-        super().__init__()
         self._address = address
-        self._call = channel.stream_stream(
-            _CALL,
-            request_serializer=jina_pb2.DataRequestProto.SerializeToString,
-            response_deserializer=jina_pb2.DataRequestProto.FromString,
-        )()
-        self._write_lock = asyncio.Lock()
-        self._reader = asyncio.ensure_future(self._read())
+        self._call = CallMultiplexer(
+            channel, jina_pb2.DataRequestProto, local="client", peer=f"gateway at {address.target}"
+        )
 
-    async def _read(self) -> None:
-        error: BaseException
-        try:
-            async for response in self._call:
-                self._deliver(response)
-            error = ConnectionError(f"the gateway at {self._address.target} ended the stream")
-        except grpc.aio.AioRpcError as err:
-            error = connection_error(self._address, err)
-        except asyncio.CancelledError:
-            error = ConnectionError("the client was closed")
-        self._break(error)
+    @property
+    def broken(self) -> ConnectionError | None:
+        broken = self._call.broken
+        return None if broken is None else self._error(broken)
+
+    def _error(self, broken: StreamBroken) -> ConnectionError:
+        """What a post() raises for a broken stream: the gRPC error as the synchronous client words it."""
+        if broken.cause is not None:
+            return connection_error(self._address, broken.cause)
+        if broken.code == grpc.StatusCode.CANCELLED:
+            return ConnectionError("the client was closed")
+        return ConnectionError(broken.details)  # the gateway ended the stream
 
     async def send(self, request: jina_pb2.DataRequestProto, inbox: asyncio.Queue) -> None:
-        self._expect(request, inbox)
+        request_id = request.header.request_id
+
+        def answer(result: jina_pb2.DataRequestProto | StreamBroken) -> None:
+            inbox.put_nowait(self._error(result) if isinstance(result, StreamBroken) else (request_id, result))
+
         try:
-            async with self._write_lock:
-                await self._call.write(request)
-        except (grpc.aio.AioRpcError, asyncio.InvalidStateError) as err:
-            raise self.broken or connection_error(self._address, err) from None
+            await self._call.send(request, answer)
+        except StreamBroken as broken:
+            raise self._error(broken) from None
+
+    def forget(self, request_ids: list[str]) -> None:
+        for request_id in request_ids:
+            self._call.forget(request_id)
 
     async def close(self) -> None:
-        if self.broken is None:
-            try:
-                async with self._write_lock:
-                    await self._call.done_writing()
-            except (grpc.aio.AioRpcError, asyncio.InvalidStateError):
-                pass
-        self._call.cancel()
-        self._reader.cancel()
+        await self._call.close()
 
 
 class AsyncGRPCClient(AsyncPostingClient):
@@ -103,7 +101,7 @@ class AsyncGRPCClient(AsyncPostingClient):
 
     async def dry_run(self, timeout: float | None = 5.0) -> jina_pb2.StatusProto:
         call = self._connect().unary_unary(
-            _DRY_RUN,
+            DRY_RUN,
             request_serializer=empty_pb2.Empty.SerializeToString,
             response_deserializer=jina_pb2.StatusProto.FromString,
         )

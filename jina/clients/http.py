@@ -27,8 +27,7 @@ import httpx
 from google.protobuf import json_format
 
 from jina.clients.hosts import Address
-from jina.clients.posting import FAILURES as FAILURES  # still importable from here, where it lived
-from jina.clients.posting import Answer, AsyncPostingClient, PostingClient
+from jina.clients.posting import FAILURES, Answer, AsyncPostingClient, PostingClient
 from jina.clients.response import Response
 from jina.clients.results import ResultCollector
 from jina.clients.transport import ClientTransport

@@ -7,7 +7,7 @@ from typing import Any
 from jina.documents import DocumentArray, docs_from_content
 from jina.excepts import BadServer, ExecutorError, InternalNetworkError
 from jina.proto import jina_pb2
-from jina.wire import describe_error, struct_to_dict
+from jina.wire import NETWORK_ERROR, describe_error, struct_to_dict
 
 
 class Response:
@@ -70,7 +70,7 @@ def error_of(response: Response) -> BadServer:
     message = (
         f"{describe_error(status)} (endpoint {response.header.exec_endpoint or '/'!r}, request {response.request_id})"
     )
-    if status.exception.name == InternalNetworkError.__name__:
+    if status.exception.name == NETWORK_ERROR:
         return InternalNetworkError(message, executor=status.exception.executor, response=response)
     if status.exception.executor or status.exception.name:
         return ExecutorError(

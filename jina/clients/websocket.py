@@ -35,11 +35,10 @@ from jina.clients.transport import ClientTransport
 from jina.excepts import BadClient, BadServer, InternalNetworkError
 from jina.proto import jina_pb2
 from jina.serve.options import message_limits
+from jina.wire import END_OF_INPUT
 
 #: Jina's sub-protocol for protobuf frames (its other one, `json`, is what browsers use)
 SUBPROTOCOL = Subprotocol("bytes")
-#: Jina's end-of-input frame: `bytes(True)`
-END_OF_INPUT = b"\x00"
 #: the close code a Jina gateway uses when it cannot reach an executor
 GATEWAY_FAILURE = 1011
 

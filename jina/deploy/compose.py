@@ -25,10 +25,10 @@ from typing import Any
 
 import yaml
 
-from jina import __version__
 from jina.deploy.containers import ContainerPlacement, container_port, ping_target
 from jina.deploy.context import ExportContext
 from jina.flow.spec import EXECUTOR, FlowSpec, Service, command
+from jina.version import __version__
 
 #: health probes: quick enough for start-up ordering, cheap enough to run all the time
 HEALTHCHECK = {"interval": "3s", "timeout": "5s", "retries": 3, "start_period": "60s"}

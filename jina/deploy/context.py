@@ -25,9 +25,9 @@ from typing import Any
 
 import yaml
 
-from jina import __version__
 from jina.excepts import BadConfig
 from jina.flow.spec import ExecutorConfig, FileRef
+from jina.version import __version__
 
 #: where the context directory appears inside every container
 FLOW_DIR = PurePosixPath("/flow")

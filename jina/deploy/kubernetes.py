@@ -48,10 +48,11 @@ from typing import Any
 
 import yaml
 
-from jina import __version__
 from jina.deploy.containers import ContainerPlacement, container_port
 from jina.deploy.context import FLOW_DIR, ExportContext, ExportError
 from jina.flow.spec import BRIDGE, EXECUTOR, GATEWAY, FlowSpec, Service, command
+from jina.version import __version__
+from jina.wire import JINA_INFO_RPC
 
 CONFIG_DIR = "/etc/jina/config"
 TLS_DIR = "/etc/jina/tls"
@@ -68,7 +69,7 @@ CONFIG_MAP_LIMIT = 1024 * 1024
 #: kubectl's client-side apply copies an object into an annotation, and annotations hold 256 KiB
 _APPLY_ANNOTATION_LIMIT = 256 * 1024
 #: the liveness service of the gateway: not gated by its executors' readiness
-GATEWAY_LIVENESS_SERVICE = "jina.JinaInfoRPC"
+GATEWAY_LIVENESS_SERVICE = JINA_INFO_RPC
 DIGEST_ANNOTATION = "jina-mesh/config-digest"
 MANAGED_BY = "jina-mesh"
 

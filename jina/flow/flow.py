@@ -14,15 +14,19 @@ from jina import logs
 from jina.clients.hosts import normalize_protocol
 from jina.excepts import BadConfig
 from jina.executor import Executor
-from jina.flow import launcher, local
+from jina.flow import launcher, local, yaml_config
 from jina.flow.options import ADD_OPTIONS, BRIDGE_OPTIONS, check_names, normalize_flow_options
-from jina.flow.ports import free_port, port_is_free
+from jina.flow.ports import free_port
 from jina.flow.spec import STOP_GRACE, ExecutorConfig, FlowSpec, Transport, build_spec, check_topology
+from jina.serve.net import port_is_free
 from jina.serve.tls import check_tls_pair
 
 _logger = logging.getLogger("jina.flow")
 
 __all__ = ["STOP_GRACE", "Flow"]
+
+#: options Flow() names as parameters (the rest arrive in **kwargs)
+_PARAMETERS = ("protocol", "port", "host", "prefetch", "timeout_send", "timeout_ready")
 
 
 def _assign_ports(protocols: list[str], port: Any) -> dict[str, int | None]:
@@ -97,15 +101,17 @@ class Flow:
     @classmethod
     def load_config(cls, source: str | os.PathLike) -> Flow:
         """A Flow from a YAML file or a YAML string (`jtype: Flow`, `with:`, `executors:`)."""
-        from jina.flow.yaml_config import load_flow_config
+        return yaml_config.load_flow_config(source, cls._from_checked_options)
 
-        return load_flow_config(source)
+    @classmethod
+    def _from_checked_options(cls, options: dict[str, Any]) -> Flow:
+        # options loaded from YAML are checked already, with file:line in their warnings
+        named = {k: options.pop(k) for k in _PARAMETERS if k in options}
+        return cls(**named, _checked_options=options)
 
     def save_config(self, path: str | os.PathLike) -> None:
         """Write this Flow as YAML that `load_config` reads back."""
-        from jina.flow.yaml_config import save_flow_config
-
-        save_flow_config(self, path)
+        yaml_config.save_flow_config(self, path)
 
     def add(
         self,
@@ -192,6 +198,11 @@ class Flow:
     @property
     def executor_names(self) -> list[str]:
         return [e.name for e in self._executors]
+
+    @property
+    def executors(self) -> tuple[ExecutorConfig, ...]:
+        """The Executors added, in order, as `add()` was given them."""
+        return tuple(self._executors)
 
     def spec(self, ports: dict[str, int | None] | None = None) -> FlowSpec:
         """This Flow's services as data (what every renderer reads); `ports` defaults to `self.ports`."""

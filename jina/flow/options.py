@@ -38,9 +38,7 @@ BRIDGE_OPTIONS = {
     "description",
     "expose_graphql_endpoint",
 }
-# accepted by Jina, not acted on by this version yet: refused rather than silently ignored
-NOT_YET: set[str] = set()
-ALL_FLOW_OPTIONS = FLOW_OPTIONS | BRIDGE_OPTIONS | NOT_YET
+ALL_FLOW_OPTIONS = FLOW_OPTIONS | BRIDGE_OPTIONS
 
 ADD_OPTIONS = {"uses", "name", "uses_with", "needs", "replicas", "py_modules", "env", "uses_metas", "when"}
 
@@ -92,8 +90,6 @@ def normalize_flow_options(options: dict[str, Any], where: Any = "") -> dict[str
     """Checked Flow options; `where` as in `check_names`."""
     locate = where if callable(where) else (lambda _key: where)
     options = check_names(options, ALL_FLOW_OPTIONS, "Flow()", where)
-    for option in NOT_YET & set(options):
-        raise BadConfig(f"{locate(option)}Flow({option}=...) is not supported by this version yet")
     for name in BOOL_OPTIONS & set(options):
         options[name] = coerce_bool(name, options[name], locate(name))
     if "compression" in options:

@@ -14,6 +14,8 @@ import socket
 from collections import deque
 from pathlib import Path
 
+from jina.serve.net import port_is_free
+
 #: below this, ports are left to well-known services
 _LOWEST = 20000
 #: Linux's default ephemeral range, for systems that do not tell
@@ -51,16 +53,3 @@ def free_port(host: str = "127.0.0.1") -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:  # every candidate taken: let the OS pick
         sock.bind((bind_host, 0))
         return sock.getsockname()[1]
-
-
-def port_is_free(port: int, host: str = "0.0.0.0") -> bool:
-    """Whether a server could listen on the port now (connections lingering in TIME_WAIT from an
-    earlier server do not count: servers bind with SO_REUSEADDR, and so does this check)."""
-    bind_host = "" if host in ("0.0.0.0", "") else host
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind((bind_host, port))
-        except OSError:
-            return False
-        return True

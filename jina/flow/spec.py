@@ -16,7 +16,7 @@ Rules:
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -182,7 +182,7 @@ class FlowSpec:
 # -- building ---------------------------------------------------------------------------------
 
 
-def check_topology(executors: list[ExecutorConfig]) -> Topology:
+def check_topology(executors: Sequence[ExecutorConfig]) -> Topology:
     """The graph the executors form; a missing `needs` or a cycle is a BadConfig."""
     try:
         return Topology(tuple(ExecutorNode(e.name, ("placeholder:1",), tuple(e.needs)) for e in executors))

@@ -15,26 +15,53 @@
 
 `${{ ENV.NAME }}` is replaced by that environment variable before the YAML is read (an unset
 one is an error). Mistakes are reported with the file and line they are on.
+
+This module does not import `jina.flow.flow` (which imports it): a Flow hands itself over to be
+saved, and a factory of Flows to be loaded; both are used through the public API in `YamlFlow`.
 """
 
 from __future__ import annotations
 
 import os
 import re
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol, TypeVar
 
 import yaml
 
 from jina.excepts import BadConfig
 from jina.flow.options import ADD_OPTIONS, ALIASES, check_names, normalize_flow_options
-from jina.flow.spec import check_topology
-
-if TYPE_CHECKING:
-    from jina.flow.flow import Flow
+from jina.flow.spec import ExecutorConfig, check_topology
 
 _ENV = re.compile(r"\$\{\{\s*(?:ENV|env)\.([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
 _TOP_KEYS = {"jtype", "version", "with", "executors"}
+
+
+class YamlFlow(Protocol):
+    """What of a Flow this module reads and calls."""
+
+    protocols: list[str]
+    host: str
+    prefetch: int
+    timeout_send: int | None
+    debug: bool
+    options: dict[str, Any]
+    config_source: str | None
+
+    @property
+    def protocol(self) -> str: ...
+
+    @property
+    def declared_ports(self) -> dict[str, int | None]: ...
+
+    @property
+    def executors(self) -> tuple[ExecutorConfig, ...]: ...
+
+    def add(self, **options: Any) -> Any: ...
+
+
+F = TypeVar("F", bound=YamlFlow)
 
 
 def _substitute_env(text: str, origin: str) -> str:
@@ -87,9 +114,9 @@ def _read(source: str | os.PathLike) -> tuple[str, str, Path]:
     return text, "<yaml string>", Path.cwd()
 
 
-def load_flow_config(source: str | os.PathLike) -> Flow:
-    from jina.flow.flow import Flow
-
+def load_flow_config(source: str | os.PathLike, new_flow: Callable[[dict[str, Any]], F]) -> F:
+    """The Flow a YAML file or string describes; `new_flow` makes one of options `normalize_flow_options`
+    checked already, and the executors are added to it."""
     text, origin, base = _read(source)
     text = _substitute_env(text, origin)
     try:
@@ -118,10 +145,8 @@ def load_flow_config(source: str | os.PathLike) -> Flow:
         return located.where("with", key)
 
     checked = normalize_flow_options(dict(options), where=locate_option)
-    flow_args = {k: checked.pop(k) for k in ("protocol", "port", "host", "prefetch", "timeout_send", "timeout_ready")
-                 if k in checked}  # fmt: skip
     try:
-        flow = Flow(**flow_args, _checked_options=checked)
+        flow = new_flow(checked)
     except BadConfig as exc:
         raise BadConfig(f"{_where_for(exc, located, 'with')}{exc}") from None
     executors = data.get("executors") or []
@@ -139,7 +164,7 @@ def load_flow_config(source: str | os.PathLike) -> Flow:
         except BadConfig as exc:
             raise BadConfig(f"{_where_for(exc, located, 'executors', index)}{exc}") from None
     try:
-        check_topology(flow._executors)
+        check_topology(flow.executors)
     except BadConfig as exc:
         raise BadConfig(f"{located.where('executors')}{exc}") from None
     flow.config_source = origin
@@ -171,9 +196,9 @@ def _resolve_paths(options: dict[str, Any], base: Path) -> dict[str, Any]:
     return out
 
 
-def flow_to_dict(flow: Flow) -> dict[str, Any]:
+def flow_to_dict(flow: YamlFlow) -> dict[str, Any]:
     options: dict[str, Any] = {"protocol": flow.protocols if len(flow.protocols) > 1 else flow.protocols[0]}
-    ports = {p: port for p, port in flow._ports.items() if port is not None}
+    ports = {p: port for p, port in flow.declared_ports.items() if port is not None}
     if ports:
         options["port"] = (
             [ports.get(p) for p in flow.protocols] if len(flow.protocols) > 1 else ports.get(flow.protocol)
@@ -188,7 +213,7 @@ def flow_to_dict(flow: Flow) -> dict[str, Any]:
         options["debug"] = True
     options.update(flow.options)
     executors = []
-    for executor in flow._executors:
+    for executor in flow.executors:
         item: dict[str, Any] = {"name": executor.name}
         uses = executor.uses
         if isinstance(uses, type):
@@ -217,5 +242,5 @@ def flow_to_dict(flow: Flow) -> dict[str, Any]:
     return data
 
 
-def save_flow_config(flow: Flow, path: str | os.PathLike) -> None:
+def save_flow_config(flow: YamlFlow, path: str | os.PathLike) -> None:
     Path(path).write_text(yaml.safe_dump(flow_to_dict(flow), sort_keys=False))

@@ -1,1 +1,1 @@
-"""Building blocks shared by the gateway and executor processes (they depend on jina/, not the reverse)."""
+"""Building blocks of the gRPC services and of the streams clients keep to them (jina/ imports no service)."""

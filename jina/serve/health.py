@@ -12,10 +12,12 @@ import asyncio
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from jina.wire import HEALTH
+
 SERVING = health_pb2.HealthCheckResponse.SERVING
 NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING
 SERVICE_UNKNOWN = health_pb2.HealthCheckResponse.SERVICE_UNKNOWN
-SERVICE_NAME = "grpc.health.v1.Health"
+SERVICE_NAME = HEALTH
 
 
 class HealthServicer(health_pb2_grpc.HealthServicer):

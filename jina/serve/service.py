@@ -8,8 +8,8 @@ Every process of a Flow (gateway, executors) runs through `GrpcService`:
 * marks each service SERVING as soon as it listens, NOT_SERVING when it begins to stop; those
   named in `caller_controlled` (a gateway's, which depend on its executors) say NOT_SERVING
   until the caller's `set_serving(True)`, and follow it afterwards;
-* runs `on_started` (a warm-up), then tells the parent it is ready through an inherited pipe
-  (`ready_fd`), or why it failed;
+* runs `on_started` (a warm-up), then tells the parent it is ready through its ready pipe, or
+  why it failed (`jina.serve.process`);
 * stops on SIGTERM, SIGINT, or when the parent's lifeline pipe closes (the parent died), letting
   in-flight calls finish within `grace` seconds.
 """
@@ -17,9 +17,7 @@ Every process of a Flow (gateway, executors) runs through `GrpcService`:
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
-import os
 import signal
 from collections.abc import Awaitable, Callable, Sequence
 
@@ -28,27 +26,14 @@ from grpc_health.v1 import health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from jina.serve import health
+from jina.serve.net import port_in_use
 from jina.serve.options import server_options
+from jina.serve.process import ParentPipes
 
 Registrar = Callable[[grpc.aio.Server], None]
 
 #: seconds in-flight calls get to finish once a stop is requested
 DEFAULT_GRACE = 5.0
-
-
-class PortInUseError(OSError):
-    pass
-
-
-def notify_parent(fd: int | None, message: dict) -> None:
-    """Write one JSON line to the parent's readiness pipe and close it (no-op without a pipe)."""
-    if fd is None:
-        return
-    try:
-        with os.fdopen(fd, "w", closefd=True) as pipe:
-            pipe.write(json.dumps(message) + "\n")
-    except OSError:
-        pass  # the parent is gone; nothing to tell
 
 
 class GrpcService:
@@ -61,8 +46,7 @@ class GrpcService:
         registrars: Sequence[Registrar],
         service_names: Sequence[str],
         logger: logging.Logger,
-        ready_fd: int | None = None,
-        lifeline_fd: int | None = None,
+        parent: ParentPipes | None = None,
         grace: float = DEFAULT_GRACE,
         on_started: Callable[[], Awaitable[None]] | None = None,
         on_stopping: Callable[[], Awaitable[None]] | None = None,
@@ -90,8 +74,7 @@ class GrpcService:
         self._controlled = [s for s in every if s in caller_controlled]
         self._own = [s for s in every if s not in caller_controlled]
         self._logger = logger
-        self._ready_fd = ready_fd
-        self._lifeline_fd = lifeline_fd
+        self._parent = parent or ParentPipes()
         self._grace = grace
         self._on_started = on_started
         self._on_stopping = on_stopping
@@ -137,24 +120,20 @@ class GrpcService:
             else:
                 bound = server.add_insecure_port(address)
         except RuntimeError as exc:
-            raise PortInUseError(f"cannot listen on {address}: port {port} is already in use") from exc
+            raise port_in_use(host, port) from exc
         if bound == 0:
-            raise PortInUseError(f"cannot listen on {address}: port {port} is already in use")
+            raise port_in_use(host, port)
         return bound
 
     def _install_stop_triggers(self, loop: asyncio.AbstractEventLoop) -> None:
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self.request_stop)
-        if self._lifeline_fd is not None:
-            fd = self._lifeline_fd
 
-            def on_lifeline() -> None:
-                # the parent never writes; readable means EOF: the parent is gone
-                loop.remove_reader(fd)
-                self._logger.debug("parent process went away; stopping")
-                self.request_stop()
+        def parent_gone() -> None:
+            self._logger.debug("parent process went away; stopping")
+            self.request_stop()
 
-            loop.add_reader(fd, on_lifeline)
+        self._parent.watch_lifeline(loop, parent_gone)
 
     async def serve(self) -> None:
         loop = asyncio.get_running_loop()
@@ -168,7 +147,7 @@ class GrpcService:
             if self._on_started is not None:
                 await self._on_started()
         except BaseException as exc:
-            notify_parent(self._ready_fd, {"status": "failed", "error": f"{type(exc).__name__}: {exc}"})
+            self._parent.report_failure(exc)
             raise
         self._install_stop_triggers(loop)
         where = [f"{self.host}:{self.port}{' (TLS)' if self._tls else ''}"] if self.port is not None else []
@@ -176,7 +155,7 @@ class GrpcService:
             where.append(f"{self.internal_host}:{self.internal_port}")
         self._logger.info("%s serving on %s", self.name, ", ".join(where))
         ready_port = self.port if self.port is not None else self.internal_port
-        notify_parent(self._ready_fd, {"status": "ready", "port": ready_port, "pid": os.getpid()})
+        self._parent.report_ready(ready_port)
         await self._stop.wait()
         self._logger.debug("%s stopping (grace %.1fs)", self.name, self._grace)
         await self._health.shutdown()

@@ -13,14 +13,12 @@ import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import TypeVar
 
+from jina.wire import IN_ORDER_KEY, PREFETCH_KEY
+
 Request = TypeVar("Request")
 Response = TypeVar("Response")
 
 _END = object()
-
-#: Jina's metadata keys a client may set on a `JinaRPC.Call` stream
-IN_ORDER_KEY = "__results_in_order__"
-PREFETCH_KEY = "__prefetch__"
 
 
 class Drain:

@@ -12,8 +12,9 @@ from jina_mesh.services.executor.servicer import SERVICE_NAMES, ExecutorServicer
 
 from jina import logs
 from jina.executor import build_executor
-from jina.serve.cli_common import add_common_arguments, inherited_fd, run_service
+from jina.serve.cli_common import add_common_arguments, run_service
 from jina.serve.compression import parse_compression
+from jina.serve.process import ParentPipes
 from jina.serve.service import GrpcService
 
 
@@ -55,8 +56,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     name = args.name or "executor"
     logger = logs.configure(name, args.log_level)
-    ready_fd = inherited_fd(args.ready_fd)
-    lifeline_fd = inherited_fd(args.lifeline_fd)
+    parent = ParentPipes.from_args(args)
 
     def build() -> GrpcService:
         uses_with = json.loads(args.uses_with)
@@ -92,12 +92,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             registrars=registrars(servicer),
             service_names=SERVICE_NAMES,
             logger=logger,
-            ready_fd=ready_fd,
-            lifeline_fd=lifeline_fd,
+            parent=parent,
             grace=args.grace,
             on_stopping=stopping,
             on_closed=closed,
             compression=parse_compression(args.compression),
         )
 
-    return run_service(build, ready_fd)
+    return run_service(build, parent)

@@ -4,22 +4,33 @@ from __future__ import annotations
 
 import grpc
 from jina_mesh.services.executor.processor import RequestProcessor
+from jina_mesh.services.status import status_report
 
 from jina.proto import jina_pb2, jina_pb2_grpc
 from jina.serve.stream import Drain, serve_stream, stream_options
-from jina.status import status_report
+from jina.wire import (
+    ERROR_TRAILER,
+    JINA_DATA_REQUEST_RPC,
+    JINA_DISCOVER_ENDPOINTS_RPC,
+    JINA_GATEWAY_DRY_RUN_RPC,
+    JINA_INFO_RPC,
+    JINA_RPC,
+    JINA_SINGLE_DATA_REQUEST_RPC,
+    JINA_SINGLE_DOCUMENT_REQUEST_RPC,
+    set_error,
+)
 
 #: the endpoint Jina's gateway uses for dry runs; never reaches Executor code
 DRY_RUN_ENDPOINT = "_jina_dry_run_"
 
 SERVICE_NAMES = (
-    "jina.JinaSingleDataRequestRPC",
-    "jina.JinaRPC",
-    "jina.JinaDataRequestRPC",
-    "jina.JinaDiscoverEndpointsRPC",
-    "jina.JinaInfoRPC",
-    "jina.JinaGatewayDryRunRPC",
-    "jina.JinaSingleDocumentRequestRPC",
+    JINA_SINGLE_DATA_REQUEST_RPC,
+    JINA_RPC,
+    JINA_DATA_REQUEST_RPC,
+    JINA_DISCOVER_ENDPOINTS_RPC,
+    JINA_INFO_RPC,
+    JINA_GATEWAY_DRY_RUN_RPC,
+    JINA_SINGLE_DOCUMENT_REQUEST_RPC,
 )
 
 
@@ -39,7 +50,7 @@ class ExecutorServicer:
         response = await self._processor.process(request)
         if response.header.status.code == jina_pb2.StatusProto.ERROR and context is not None:
             # what Jina's executors do; Jina's gateway reads it to mark the route's status
-            context.set_trailing_metadata((("is-error", "true"),))
+            context.set_trailing_metadata((ERROR_TRAILER,))
         return response
 
     async def process_single_data(self, request, context):
@@ -77,12 +88,7 @@ class ExecutorServicer:
         # Generator endpoints are not supported: answer like Jina does for a non-generator one.
         response = jina_pb2.SingleDocumentRequestProto()
         response.CopyFrom(request)
-        status = response.header.status
-        status.code = jina_pb2.StatusProto.ERROR
-        status.description = "ValueError('endpoint must be generator')"
-        status.exception.name = "ValueError"
-        status.exception.args.append("endpoint must be generator")
-        status.exception.executor = self._processor.name
+        set_error(response.header.status, ValueError("endpoint must be generator"), executor=self._processor.name)
         yield response
 
 

@@ -11,20 +11,16 @@ import grpc
 from google.protobuf import empty_pb2
 from grpc_health.v1 import health_pb2
 from jina_mesh.services.gateway.discovery import Resolver, resolve_all, split_address
-from jina_mesh.services.gateway.multiplex import MultiplexedCall, StreamBroken, failure_of
 from jina_mesh.services.gateway.passthrough_pb2 import PassthroughRequest
 from jina_mesh.services.gateway.replica_set import DEFAULT_RESOLVE_INTERVAL, ReplicaSet
 
 from jina.executor import DEFAULT_ENDPOINT_PUBLIC
 from jina.proto import jina_pb2
+from jina.serve.multiplex import CallMultiplexer, StreamBroken, failure_of
 from jina.serve.net import wait_listening
 from jina.serve.options import channel_options
 from jina.topology import ExecutorNode
-
-_PROCESS = "/jina.JinaSingleDataRequestRPC/process_single_data"
-_DISCOVER = "/jina.JinaDiscoverEndpointsRPC/endpoint_discovery"
-_STATUS = "/jina.JinaInfoRPC/_status"
-_HEALTH = "/grpc.health.v1.Health/Check"
+from jina.wire import ENDPOINT_DISCOVERY, HEALTH_CHECK, PROCESS_SINGLE_DATA, STATUS
 
 #: gRPC codes after which the same request may be sent again (it never reached the Executor)
 RETRYABLE = frozenset({grpc.StatusCode.UNAVAILABLE})
@@ -70,26 +66,29 @@ class ReplicaConnection:
         self.address = address
         self.channel = grpc.aio.insecure_channel(address, options=channel_options(), compression=compression)
         self.process = self.channel.unary_unary(
-            _PROCESS,
+            PROCESS_SINGLE_DATA,
             request_serializer=PassthroughRequest.SerializeToString,
             response_deserializer=PassthroughRequest.FromString,
         )
         self.discover = self.channel.unary_unary(
-            _DISCOVER,
+            ENDPOINT_DISCOVERY,
             request_serializer=empty_pb2.Empty.SerializeToString,
             response_deserializer=jina_pb2.EndpointsProto.FromString,
         )
         self.status = self.channel.unary_unary(
-            _STATUS,
+            STATUS,
             request_serializer=empty_pb2.Empty.SerializeToString,
             response_deserializer=jina_pb2.JinaInfoProto.FromString,
         )
         self.health = self.channel.unary_unary(
-            _HEALTH,
+            HEALTH_CHECK,
             request_serializer=health_pb2.HealthCheckRequest.SerializeToString,
             response_deserializer=health_pb2.HealthCheckResponse.FromString,
         )
-        self._stream: MultiplexedCall | None = None
+        #: the shared stream (see jina.serve.multiplex); requests too large to share it (a size limit
+        #: breach there would end it for every request on it) and requests whose id is already in
+        #: flight on it go as unary calls instead
+        self._stream: CallMultiplexer[PassthroughRequest] | None = None
         #: requests sent and not yet answered (least-loaded balancing)
         self.in_flight = 0
         self._idle = asyncio.Event()
@@ -114,14 +113,16 @@ class ReplicaConnection:
             if request.ByteSize() <= STREAM_MAX_BYTES:
                 stream = self._stream
                 if stream is None or stream.broken is not None:
-                    stream = self._stream = MultiplexedCall(self.channel)
+                    stream = self._stream = CallMultiplexer(
+                        self.channel, PassthroughRequest, local="gateway", peer="executor"
+                    )
                 if not stream.busy_with(request.header.request_id):
-                    return await stream.send(request, timeout)
+                    return await stream.call(request, timeout)
             return await self.process(request, timeout=timeout)
         except StreamBroken as err:
             raise HopError(err.code, err.details) from None
         except grpc.aio.AioRpcError as err:
-            raise HopError(*failure_of(err)) from None
+            raise HopError(*failure_of(err, "executor")) from None
 
     async def wait_listening(self, timeout: float) -> bool:
         return await wait_listening(self.address, timeout)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import sys
 from collections.abc import Sequence
 
 from jina_mesh.services.gateway.connections import ExecutorClient
@@ -14,13 +13,16 @@ from jina_mesh.services.gateway.router import Router
 from jina_mesh.services.gateway.servicer import READINESS_GATED, SERVICE_NAMES, GatewayServicer, registrars
 
 from jina import logs
-from jina.serve.cli_common import add_common_arguments, inherited_fd, run_service
+from jina.serve.cli_common import add_common_arguments, run_service
 from jina.serve.compression import parse_compression
+from jina.serve.process import ParentPipes
 from jina.serve.service import GrpcService
 from jina.serve.tls import read_tls_files
 from jina.topology import Topology
 
 DEFAULT_PREFETCH = 1000
+#: --port when neither it nor --internal-port is given
+DEFAULT_PORT = 8080
 
 
 def _seconds(text: str) -> float:
@@ -92,18 +94,22 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--ssl-certfile", default=None, help="serve gRPC over TLS with this certificate (PEM)")
     parser.add_argument("--ssl-keyfile", default=None, help="the private key (PEM) of --ssl-certfile")
-    add_common_arguments(parser, default_port=8080)
+    # no argparse default: given alone, --internal-port is the only port (see main)
+    add_common_arguments(
+        parser,
+        default_port=None,
+        port_help=f"port to listen on (default: {DEFAULT_PORT}, or none when only --internal-port is given)",
+    )
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    if args.internal_port is not None and "--port" not in (argv if argv is not None else sys.argv):
-        args.port = None  # only the internal port
+    if args.port is None and args.internal_port is None:
+        args.port = DEFAULT_PORT
     name = args.name or "gateway"
     logger = logs.configure(name, args.log_level)
-    ready_fd = inherited_fd(args.ready_fd)
-    lifeline_fd = inherited_fd(args.lifeline_fd)
+    parent = ParentPipes.from_args(args)
 
     def build() -> GrpcService:
         if args.topology and args.executors:
@@ -154,8 +160,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             registrars=registrars(servicer),
             service_names=SERVICE_NAMES,
             logger=logger,
-            ready_fd=ready_fd,
-            lifeline_fd=lifeline_fd,
+            parent=parent,
             grace=args.grace,
             on_started=started,
             on_stopping=stopping,
@@ -167,4 +172,4 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         return service
 
-    return run_service(build, ready_fd)
+    return run_service(build, parent)

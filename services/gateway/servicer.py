@@ -9,30 +9,34 @@ import grpc
 from jina_mesh.services.gateway.connections import ExecutorClient, ExecutorUnreachable
 from jina_mesh.services.gateway.passthrough_pb2 import PassthroughRequest
 from jina_mesh.services.gateway.router import BadTargetExecutor, Router
+from jina_mesh.services.status import status_report
 
 from jina.proto import jina_pb2, jina_pb2_grpc
 from jina.serve.stream import Drain, serve_stream, stream_options
-from jina.status import status_report
+from jina.wire import (
+    CALL,
+    JINA_DISCOVER_ENDPOINTS_RPC,
+    JINA_GATEWAY_DRY_RUN_RPC,
+    JINA_INFO_RPC,
+    JINA_RPC,
+    JINA_SINGLE_DATA_REQUEST_RPC,
+    NETWORK_ERROR,
+    PROCESS_SINGLE_DATA,
+    error_status,
+    split_path,
+)
 
 SERVICE_NAMES = (
-    "jina.JinaRPC",
-    "jina.JinaSingleDataRequestRPC",
-    "jina.JinaDiscoverEndpointsRPC",
-    "jina.JinaGatewayDryRunRPC",
-    "jina.JinaInfoRPC",
+    JINA_RPC,
+    JINA_SINGLE_DATA_REQUEST_RPC,
+    JINA_DISCOVER_ENDPOINTS_RPC,
+    JINA_GATEWAY_DRY_RUN_RPC,
+    JINA_INFO_RPC,
 )
 #: health names that say SERVING only while every executor group answers ("" = the gateway as a
 #: whole, what a readiness check asks); jina.JinaInfoRPC needs no executor (a liveness check)
-READINESS_GATED = (
-    "",
-    "jina.JinaRPC",
-    "jina.JinaSingleDataRequestRPC",
-    "jina.JinaDiscoverEndpointsRPC",
-    "jina.JinaGatewayDryRunRPC",
-)
+READINESS_GATED = ("", JINA_RPC, JINA_SINGLE_DATA_REQUEST_RPC, JINA_DISCOVER_ENDPOINTS_RPC, JINA_GATEWAY_DRY_RUN_RPC)
 
-#: Jina's name for a failure between the gateway and an executor
-NETWORK_ERROR = "InternalNetworkError"
 #: seconds each executor gets to answer a dry run
 DRY_RUN_TIMEOUT = 5.0
 
@@ -40,14 +44,9 @@ DRY_RUN_TIMEOUT = 5.0
 def _in_band_error(
     request: PassthroughRequest, name: str, message: str, executor: str = "", code: str = ""
 ) -> PassthroughRequest:
-    status = request.header.status
-    status.code = jina_pb2.StatusProto.ERROR
-    status.description = message
-    status.exception.name = name
-    status.exception.args.append(message)
-    if code:
-        status.exception.args.append(code)  # the gRPC status it stands for, e.g. DEADLINE_EXCEEDED
-    status.exception.executor = executor
+    # `code`: the gRPC status the error stands for, e.g. DEADLINE_EXCEEDED
+    args = [message, code] if code else [message]
+    error_status(request.header.status, name=name, description=message, args=args, executor=executor)
     return request
 
 
@@ -97,29 +96,30 @@ class GatewayServicer:
         problems = [p for p in await asyncio.gather(*(e.check(DRY_RUN_TIMEOUT) for e in self._executors)) if p]
         if not problems:
             return jina_pb2.StatusProto(code=jina_pb2.StatusProto.SUCCESS)
-        status = jina_pb2.StatusProto(code=jina_pb2.StatusProto.ERROR)
-        status.description = "unreachable executors: " + "; ".join(problems)
-        status.exception.name = NETWORK_ERROR
-        status.exception.args.extend(problems)
-        return status
+        return error_status(
+            name=NETWORK_ERROR, description="unreachable executors: " + "; ".join(problems), args=problems
+        )
 
     async def _status(self, request, context) -> jina_pb2.JinaInfoProto:
         report = status_report()
         return jina_pb2.JinaInfoProto(jina=report["jina"], envs=report["envs"])
 
 
+def _generic_handler(path: str, handler: grpc.RpcMethodHandler) -> grpc.GenericRpcHandler:
+    service, method = split_path(path)
+    return grpc.method_handlers_generic_handler(service, {method: handler})
+
+
 def registrars(servicer: GatewayServicer):
+    # the data RPCs carry PassthroughRequests, so the generated (DataRequestProto) registrars do not fit
     passthrough = {
         "request_deserializer": PassthroughRequest.FromString,
         "response_serializer": PassthroughRequest.SerializeToString,
     }
     data_handlers = [
-        grpc.method_handlers_generic_handler(
-            "jina.JinaRPC", {"Call": grpc.stream_stream_rpc_method_handler(servicer.Call, **passthrough)}
-        ),
-        grpc.method_handlers_generic_handler(
-            "jina.JinaSingleDataRequestRPC",
-            {"process_single_data": grpc.unary_unary_rpc_method_handler(servicer.process_single_data, **passthrough)},
+        _generic_handler(CALL, grpc.stream_stream_rpc_method_handler(servicer.Call, **passthrough)),
+        _generic_handler(
+            PROCESS_SINGLE_DATA, grpc.unary_unary_rpc_method_handler(servicer.process_single_data, **passthrough)
         ),
     ]
     return [

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 
-from tests.jina.test_status import DOCUMENTED_KEYS
+from tests.services.test_status import DOCUMENTED_KEYS
 
 
 def grpcurl_run(grpcurl: str, *args: str) -> subprocess.CompletedProcess:

@@ -7,7 +7,7 @@ import subprocess
 
 from jina import __version__
 from tests.interop.conftest import NODE_DIR
-from tests.jina.test_status import DOCUMENTED_KEYS
+from tests.services.test_status import DOCUMENTED_KEYS
 
 
 def test_node_client_status_unary_and_stream(node, served_flow):

@@ -22,7 +22,6 @@ from jina.clients.inputs import build_requests
 from jina.clients.response import Response, error_of
 from jina.clients.results import ResultCollector
 from jina.clients.websocket import (
-    END_OF_INPUT,
     AsyncWebSocketClient,
     WebSocketClient,
     closed_error,
@@ -277,10 +276,6 @@ def test_close_1011_is_internal_network_error_with_the_reason():
 def test_other_closes_are_connection_errors(exc):
     error = closed_error("ws://gw:1/", exc)
     assert type(error) is ConnectionError and "ws://gw:1/" in str(error)
-
-
-def test_end_of_input_is_jinas_bytes_true():
-    assert END_OF_INPUT == bytes(True)
 
 
 # -- the factory (clients open nothing until their first post) -------------------------------

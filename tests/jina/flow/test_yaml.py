@@ -126,7 +126,7 @@ def test_save_and_load_round_trip(tmp_path):
     again.save_config(tmp_path / "again.yml")
     assert (tmp_path / "again.yml").read_text() == path.read_text()
     assert again.protocols == ["grpc", "http"] and again.ports == {"grpc": 12345, "http": 12346}
-    assert [(e.name, e.needs, e.replicas) for e in again._executors] == [
+    assert [(e.name, e.needs, e.replicas) for e in again.executors] == [
         ("a", (), 2), ("b", ("a",), 1), ("c", ("a", "b"), 1),
     ]  # fmt: skip
 

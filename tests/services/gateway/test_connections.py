@@ -1,4 +1,7 @@
-"""The shared gateway→executor stream: demultiplexing, its fallbacks, and recovery."""
+"""A replica connection's shared stream to a real executor: demultiplexing, unary fallbacks, and recovery.
+
+The stream itself (jina.serve.multiplex) is tested in tests/jina/serve/test_multiplex.py.
+"""
 
 from __future__ import annotations
 

@@ -1,7 +1,8 @@
 from __future__ import annotations
 
+from jina_mesh.services.status import REPORTED_ENVS, ci_vendor, env_info, version_info
+
 from jina import __version__
-from jina.status import REPORTED_ENVS, ci_vendor, env_info, version_info
 
 # the keys of `_status` shown in the user's documentation
 DOCUMENTED_KEYS = {

@@ -12,7 +12,7 @@ import grpc
 from google.protobuf import __version__ as protobuf_version
 from google.protobuf.internal import api_implementation
 
-from jina import __version__
+from jina.version import __version__
 
 #: the Jina wire version this project speaks (Jina 3.34's `jina-proto`)
 JINA_PROTO_VERSION = "0.1.27"

@@ -4,7 +4,7 @@ from tests.conftest import run_python
 
 CODE = """
 import sys, time
-from jina.serve import lazy_hubble
+from jina_mesh.services.executor import lazy_hubble
 lazy_hubble.install()
 from docarray import Document, DocumentArray
 from docarray.array.mixins.io import pushpull
@@ -26,7 +26,7 @@ def test_hubble_loads_only_when_used_and_then_is_the_real_package():
 
 def test_no_stub_when_docarray_is_already_imported():
     result = run_python(
-        "import docarray, sys; from jina.serve import lazy_hubble; lazy_hubble.install();"
+        "import docarray, sys; from jina_mesh.services.executor import lazy_hubble; lazy_hubble.install();"
         "print(getattr(sys.modules['hubble'], '__jina_lazy_stub__', False))"
     )
     assert result.stdout.strip() == "False"
