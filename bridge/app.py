@@ -13,7 +13,6 @@ from jina_mesh.bridge.config import BridgeConfig
 from jina_mesh.bridge.descriptors import MessageTypes, compiled_files, http_bindings, load_files
 from jina_mesh.bridge.errors import HTTPError
 from jina_mesh.bridge.gateway import GatewayLink
-from jina_mesh.bridge.jina_json import failed_request_body, parse_data_request, render_data_response
 from jina_mesh.bridge.routes import NoRoute, Route, RouteTable, build_routes
 from jina_mesh.bridge.transcode import build_message, render_message
 from jina_mesh.bridge.websocket import serve_websocket
@@ -22,6 +21,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
+from jina.httpjson import BodyError, failed_request_json, request_from_json, response_to_json
 from jina.proto import jina_pb2
 from jina.serve.compression import parse_compression
 from jina.serve.net import wait_listening
@@ -201,15 +201,18 @@ class Bridge:
 
     async def _jina(self, route: Route, body: Any) -> Response:
         assert self.link is not None
-        data_request = parse_data_request(body, route.exec_endpoint)
+        try:
+            data_request = request_from_json(body, route.exec_endpoint)
+        except BodyError as exc:
+            raise HTTPError.unprocessable(exc.location, exc.message) from None
         try:
             response = await self.link.process(data_request)
         except grpc.aio.AioRpcError as err:
             error = HTTPError.from_grpc(err.code(), err.details() or "")
             name = NETWORK_ERROR if error.status in (503, 504) else err.code().name
-            error.body = failed_request_body(data_request, name, error.message)
+            error.body = failed_request_json(data_request, name, error.message)
             raise error from None
-        rendered = render_data_response(response, with_stacks=self.config.debug)
+        rendered = response_to_json(response, with_stacks=self.config.debug)
         if response.header.status.code == jina_pb2.StatusProto.ERROR:
             name = response.header.status.exception.name
             status = 503 if name == NETWORK_ERROR else 500

@@ -76,6 +76,11 @@ class HTTPError(Exception):
         self.body = body
 
     @classmethod
+    def unprocessable(cls, location: str, message: str) -> HTTPError:
+        """422 for a body the route cannot read, naming where (`data[0].text`), as `jina.httpjson.BodyError` does."""
+        return cls(422, f"{location}: {message}", details=[{"location": location, "message": message}])
+
+    @classmethod
     def from_grpc(cls, code: grpc.StatusCode, details: str) -> HTTPError:
         return cls(http_status(code), details or code.name, grpc_status=code)
 

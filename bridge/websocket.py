@@ -21,9 +21,9 @@ from google.protobuf import empty_pb2
 from google.protobuf.message import DecodeError
 from jina_mesh.bridge.errors import HTTPError
 from jina_mesh.bridge.gateway import GatewayLink
-from jina_mesh.bridge.jina_json import parse_data_request, render_data_response
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
+from jina.httpjson import BodyError, request_from_json, response_to_json
 from jina.proto import jina_pb2
 from jina.wire import DRY_RUN, END_OF_INPUT, NETWORK_ERROR, PREFETCH_KEY, error_status
 
@@ -76,7 +76,10 @@ class _Connection:
                 raise HTTPError(400, f"the frame is not valid JSON: {exc}") from None
             if body == {}:
                 return None
-            return parse_data_request(body).SerializeToString()
+            try:
+                return request_from_json(body).SerializeToString()
+            except BodyError as exc:
+                raise HTTPError.unprocessable(exc.location, exc.message) from None
         data = message.get("bytes")
         if data is None:
             raise HTTPError(400, "this connection speaks the `bytes` sub-protocol: send binary frames")
@@ -92,7 +95,7 @@ class _Connection:
         if self.mode == "bytes":
             return response
         parsed = jina_pb2.DataRequestProto.FromString(response)
-        return json.dumps(render_data_response(parsed, with_stacks=self.with_stacks))
+        return json.dumps(response_to_json(parsed, with_stacks=self.with_stacks))
 
 
 async def _pump_requests(connection: _Connection, call) -> None:

@@ -68,7 +68,7 @@ def document_to_json(doc: docarray_pb2.DocumentProto) -> dict[str, Any]:
         out["blob"] = base64.b64encode(doc.blob).decode("ascii")
     for name in ("tensor", "embedding"):
         if doc.HasField(name):
-            out[name] = ndarray_to_list(getattr(doc, name))
+            out[name] = _ndarray_to_list(getattr(doc, name))
     if doc.tags:
         out["tags"] = struct_to_dict(doc.tags)
     if doc.location:
@@ -92,7 +92,7 @@ def _score_to_json(score: docarray_pb2.NamedScoreProto) -> dict[str, Any]:
     return {name: (getattr(score, name) or None) for name in _SCORE_FIELDS}
 
 
-def ndarray_to_list(array: docarray_pb2.NdArrayProto) -> Any:
+def _ndarray_to_list(array: docarray_pb2.NdArrayProto) -> Any:
     import numpy as np
 
     which = array.WhichOneof("content")
@@ -151,7 +151,7 @@ def document_from_json(item: Any, location: str = "document") -> docarray_pb2.Do
         elif key == "blob":
             doc.blob = _base64(value, where)
         elif key in ("tensor", "embedding"):
-            getattr(doc, key).CopyFrom(list_to_ndarray(value, where))
+            getattr(doc, key).CopyFrom(_list_to_ndarray(value, where))
         elif key in ("tags", "_metadata"):
             _expect(value, dict, where, "an object")
             try:
@@ -190,7 +190,7 @@ def _score_from_json(score: Any, target: docarray_pb2.NamedScoreProto, where: st
             raise DocumentJsonError(f"{where}.{name}", "unknown field of a named score")
 
 
-def list_to_ndarray(value: Any, where: str) -> docarray_pb2.NdArrayProto:
+def _list_to_ndarray(value: Any, where: str) -> docarray_pb2.NdArrayProto:
     """Nested lists of numbers → a dense numpy-typed array (as docarray's `np.array(value)`)."""
     import numpy as np
 

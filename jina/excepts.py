@@ -18,6 +18,16 @@ from __future__ import annotations
 
 from typing import Any
 
+__all__ = [
+    "BadClient",
+    "BadConfig",
+    "BadServer",
+    "ExecutorError",
+    "InternalNetworkError",
+    "RequestTooLarge",
+    "RuntimeFailToStart",
+]
+
 
 class BadServer(Exception):
     """The request reached the Flow, but came back with an error status."""

@@ -9,6 +9,16 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+__all__ = [
+    "DEFAULT_ENDPOINT",
+    "DEFAULT_ENDPOINT_PUBLIC",
+    "EndpointHandler",
+    "Executor",
+    "build_executor",
+    "normalize_endpoint",
+    "requests",
+]
+
 #: the endpoint key of a bare `@requests` method: it handles every endpoint without its own
 DEFAULT_ENDPOINT = "__default__"
 #: how the default endpoint is listed by endpoint discovery (as Jina does)

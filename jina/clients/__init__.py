@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import importlib
 from typing import Any
 
 from jina.clients.hosts import resolve_address
 from jina.clients.transport import ClientTransport
 from jina.excepts import BadConfig
+
+# protocol → the module holding its clients, the synchronous one and the asyncio one
+_CLIENTS = {
+    "grpc": ("jina.clients.grpc", "GRPCClient", "AsyncGRPCClient"),
+    "http": ("jina.clients.http", "HTTPClient", "AsyncHTTPClient"),
+    "websocket": ("jina.clients.websocket", "WebSocketClient", "AsyncWebSocketClient"),
+}
 
 
 def Client(  # noqa: N802 (Jina's spelling: a factory that reads like a class)
@@ -31,31 +39,12 @@ def Client(  # noqa: N802 (Jina's spelling: a factory that reads like a class)
     """
     address = resolve_address(host, port, protocol, tls or ca_certs is not None)
     transport = ClientTransport.build(compression, ca_certs, max_message_bytes)
-    if address.protocol == "grpc":
-        if asyncio:
-            from jina.clients.grpc_async import AsyncGRPCClient
-
-            return AsyncGRPCClient(address, prefetch=prefetch, transport=transport)
-        from jina.clients.grpc import GRPCClient
-
-        return GRPCClient(address, prefetch=prefetch, transport=transport)
-    if address.protocol == "http":
-        if asyncio:
-            from jina.clients.http import AsyncHTTPClient
-
-            return AsyncHTTPClient(address, prefetch=prefetch, transport=transport)
-        from jina.clients.http import HTTPClient
-
-        return HTTPClient(address, prefetch=prefetch, transport=transport)
-    if address.protocol == "websocket":
-        if asyncio:
-            from jina.clients.websocket import AsyncWebSocketClient
-
-            return AsyncWebSocketClient(address, prefetch=prefetch, transport=transport)
-        from jina.clients.websocket import WebSocketClient
-
-        return WebSocketClient(address, prefetch=prefetch, transport=transport)
-    raise BadConfig(f"protocol {address.protocol!r} has no client")
+    if address.protocol not in _CLIENTS:
+        raise BadConfig(f"protocol {address.protocol!r} has no client")
+    module, sync_name, async_name = _CLIENTS[address.protocol]
+    # imported only when chosen: a gRPC client never loads httpx or websockets
+    client_class = getattr(importlib.import_module(module), async_name if asyncio else sync_name)
+    return client_class(address, prefetch=prefetch, transport=transport)
 
 
 __all__ = ["Client"]

@@ -1,24 +1,30 @@
-"""The gRPC client: one persistent channel and one long-lived `JinaRPC.Call` stream per Client.
+"""The gRPC clients: one persistent channel and one long-lived `JinaRPC.Call` stream per Client.
 
 Every `post()` sends its requests over the same stream and picks its responses out by request
 id, so a sequence of small `post()` calls pays neither a connection nor a stream set-up each
-time (Jina opens a new channel for every `post()`). Several threads may post at once.
+time (Jina opens a new channel for every `post()`). Several threads (`GRPCClient`) or tasks
+(`AsyncGRPCClient`, whose `post()` is an async generator) may post at once. The asyncio client's
+channel and stream are made in the running event loop on first use, and again if the client is
+used from another loop.
 """
 
 from __future__ import annotations
 
+import asyncio
 import queue
 import threading
 import weakref
 from collections.abc import Iterator
+from types import ModuleType
 
 import grpc
 from google.protobuf import empty_pb2
 
 from jina.clients.hosts import Address
-from jina.clients.posting import PostingClient, SharedConnection
+from jina.clients.posting import AsyncPostingClient, PostingClient, SharedConnection
 from jina.clients.transport import ClientTransport
 from jina.proto import jina_pb2
+from jina.serve.multiplex import CallMultiplexer, StreamBroken
 from jina.wire import CALL, DRY_RUN
 
 # what gRPC's TLS failures look like → what to do about them
@@ -39,6 +45,26 @@ def connection_error(address: Address, err: BaseException) -> ConnectionError:
         suffix = f" ({hints[0]})" if hints else ""
         return ConnectionError(f"gRPC call to {address.target} failed: {code.name}: {details}{suffix}")
     return ConnectionError(f"gRPC stream to {address.target} failed: {err}")
+
+
+def _channel(kind: ModuleType, address: Address, transport: ClientTransport):
+    """A channel from `grpc` or `grpc.aio` (both take the same arguments)."""
+    options, compression = transport.grpc_options(), transport.grpc_compression()
+    if address.tls:
+        credentials = transport.grpc_credentials()
+        return kind.secure_channel(address.target, credentials, options=options, compression=compression)
+    return kind.insecure_channel(address.target, options=options, compression=compression)
+
+
+def _dry_run_call(channel: grpc.Channel | grpc.aio.Channel):
+    return channel.unary_unary(
+        DRY_RUN,
+        request_serializer=empty_pb2.Empty.SerializeToString,
+        response_deserializer=jina_pb2.StatusProto.FromString,
+    )
+
+
+# -- synchronous -----------------------------------------------------------------------------
 
 
 class _CallStream(SharedConnection):
@@ -103,14 +129,7 @@ class GRPCClient(PostingClient):
 
     def _connect(self) -> grpc.Channel:
         if self._channel is None:
-            transport = self.transport
-            options, compression = transport.grpc_options(), transport.grpc_compression()
-            if self.address.tls:
-                self._channel = grpc.secure_channel(
-                    self.address.target, transport.grpc_credentials(), options=options, compression=compression
-                )
-            else:
-                self._channel = grpc.insecure_channel(self.address.target, options=options, compression=compression)
+            self._channel = _channel(grpc, self.address, self.transport)
             self._finalizer = weakref.finalize(self, _release, self._channel, self._streams)
         return self._channel
 
@@ -125,13 +144,8 @@ class GRPCClient(PostingClient):
             return self._streams[-1]
 
     def dry_run(self, timeout: float | None = 5.0) -> jina_pb2.StatusProto:
-        call = self._connect().unary_unary(
-            DRY_RUN,
-            request_serializer=empty_pb2.Empty.SerializeToString,
-            response_deserializer=jina_pb2.StatusProto.FromString,
-        )
         try:
-            return call(empty_pb2.Empty(), timeout=timeout)
+            return _dry_run_call(self._connect())(empty_pb2.Empty(), timeout=timeout)
         except grpc.RpcError as err:
             raise connection_error(self.address, err) from None
 
@@ -140,3 +154,87 @@ class GRPCClient(PostingClient):
             self._finalizer()
         self._channel = None
         self._streams = []
+
+
+# -- asyncio ---------------------------------------------------------------------------------
+
+
+class _AsyncCallStream:
+    """The asyncio client's end of the shared stream (demultiplexed by `jina.serve.multiplex`, as the
+    gateway's streams to its executors are): each answer goes to the inbox of the post() that sent it."""
+
+    def __init__(self, channel: grpc.aio.Channel, address: Address):
+        self._address = address
+        self._call = CallMultiplexer(
+            channel, jina_pb2.DataRequestProto, local="client", peer=f"gateway at {address.target}"
+        )
+
+    @property
+    def broken(self) -> ConnectionError | None:
+        broken = self._call.broken
+        return None if broken is None else self._error(broken)
+
+    def _error(self, broken: StreamBroken) -> ConnectionError:
+        """What a post() raises for a broken stream: the gRPC error as the synchronous client words it."""
+        if broken.cause is not None:
+            return connection_error(self._address, broken.cause)
+        if broken.code == grpc.StatusCode.CANCELLED:
+            return ConnectionError("the client was closed")
+        return ConnectionError(broken.details)  # the gateway ended the stream
+
+    async def send(self, request: jina_pb2.DataRequestProto, inbox: asyncio.Queue) -> None:
+        request_id = request.header.request_id
+
+        def answer(result: jina_pb2.DataRequestProto | StreamBroken) -> None:
+            inbox.put_nowait(self._error(result) if isinstance(result, StreamBroken) else (request_id, result))
+
+        try:
+            await self._call.send(request, answer)
+        except StreamBroken as broken:
+            raise self._error(broken) from None
+
+    def forget(self, request_ids: list[str]) -> None:
+        for request_id in request_ids:
+            self._call.forget(request_id)
+
+    async def close(self) -> None:
+        await self._call.close()
+
+
+class AsyncGRPCClient(AsyncPostingClient):
+    """Asynchronous client for a Flow's gRPC gateway (what `Client(asyncio=True)` returns)."""
+
+    def __init__(self, address: Address, *, prefetch: int | None = None, transport: ClientTransport | None = None):
+        super().__init__(address, prefetch=prefetch, transport=transport)
+        self._channel: grpc.aio.Channel | None = None
+        self._stream: _AsyncCallStream | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def _connect(self) -> grpc.aio.Channel:
+        loop = asyncio.get_running_loop()
+        if self._channel is None or self._loop is not loop:
+            # a channel belongs to the loop it was made in; a new loop needs a new one
+            self._loop = loop
+            self._stream = None
+            self._channel = _channel(grpc.aio, self.address, self.transport)
+        return self._channel
+
+    async def _open(self) -> _AsyncCallStream:
+        channel = self._connect()
+        if self._stream is None or self._stream.broken is not None:
+            self._stream = _AsyncCallStream(channel, self.address)
+        return self._stream
+
+    async def dry_run(self, timeout: float | None = 5.0) -> jina_pb2.StatusProto:
+        try:
+            return await _dry_run_call(self._connect())(empty_pb2.Empty(), timeout=timeout)
+        except grpc.aio.AioRpcError as err:
+            raise connection_error(self.address, err) from None
+
+    async def close(self) -> None:
+        if self._stream is not None:
+            await self._stream.close()
+            self._stream = None
+        if self._channel is not None:
+            await self._channel.close()
+            self._channel = None

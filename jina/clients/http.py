@@ -3,7 +3,8 @@
 A request goes out as `{"header", "parameters", "data", "execEndpoint", "targetExecutor"}` (what
 Jina's HTTP gateway and this project's bridge read) and comes back as Jina's response JSON, which
 is turned back into a `DataRequestProto` so that `ResultCollector` treats it exactly like a gRPC
-response. The mapping functions here are pure; the WebSocket clients reuse them for JSON frames.
+response. The JSON both ways is `jina.httpjson`'s; what an HTTP answer means is decided here, by
+pure functions (the WebSocket clients reuse `response_from_body` for JSON frames).
 
 Errors: a body carrying Jina's header is a response (an error status raises `ExecutorError` as
 over gRPC, whatever the HTTP status); 404 is `BadClient`; 503/504 are `InternalNetworkError`;
@@ -24,15 +25,14 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 import httpx
-from google.protobuf import json_format
 
 from jina.clients.hosts import Address
 from jina.clients.posting import FAILURES, Answer, AsyncPostingClient, PostingClient
 from jina.clients.response import Response
 from jina.clients.results import ResultCollector
 from jina.clients.transport import ClientTransport
-from jina.docjson import DocumentJsonError, documents_from_json, documents_to_json
 from jina.excepts import BadClient, BadServer, InternalNetworkError
+from jina.httpjson import BodyError, request_to_json, response_from_json, status_from_json
 from jina.proto import jina_pb2
 
 #: requests of one synchronous post() in flight at once: each needs a thread and a connection,
@@ -46,19 +46,7 @@ _TIMEOUT = httpx.Timeout(None, connect=10.0)
 _MAX_BODY_IN_MESSAGE = 300
 
 
-# -- the JSON mapping (pure) -----------------------------------------------------------------
-
-
-def request_to_json(request: jina_pb2.DataRequestProto) -> dict[str, Any]:
-    """A request as Jina's HTTP body: documents in Jina's JSON, header and parameters as protobuf JSON."""
-    header = request.header
-    return {
-        "header": json_format.MessageToDict(header),
-        "parameters": json_format.MessageToDict(request.parameters),
-        "data": documents_to_json(request.data.docs),
-        "execEndpoint": header.exec_endpoint or "/",
-        "targetExecutor": header.target_executor,
-    }
+# -- what an answer means (pure) -------------------------------------------------------------
 
 
 def encode_json(body: dict[str, Any]) -> bytes:
@@ -66,19 +54,14 @@ def encode_json(body: dict[str, Any]) -> bytes:
     return json.dumps(body, separators=(",", ":")).encode()
 
 
-def response_from_json(body: Any) -> jina_pb2.DataRequestProto:
-    """Jina's response JSON → DataRequestProto; anything else is a BadServer saying what is wrong."""
+def response_from_body(body: Any) -> jina_pb2.DataRequestProto:
+    """Jina's response JSON from a gateway → DataRequestProto; anything else is a BadServer saying what is wrong."""
     if not isinstance(body, dict):
         raise BadServer(f"the gateway's answer is not a JSON object: {_excerpt(body)}")
-    rest = {key: value for key, value in body.items() if key != "data"}
-    proto = jina_pb2.DataRequestProto()
     try:
-        json_format.ParseDict(rest, proto, ignore_unknown_fields=True)
-        docs = documents_from_json(body.get("data"))
-    except (json_format.ParseError, DocumentJsonError) as exc:
+        return response_from_json(body)
+    except BodyError as exc:
         raise BadServer(f"the gateway's answer is not Jina's response JSON: {exc}") from None
-    proto.data.docs.CopyFrom(docs)
-    return proto
 
 
 def has_error_header(body: Any) -> bool:
@@ -123,7 +106,7 @@ def parse_reply(status: int, content: bytes, url: str) -> jina_pb2.DataRequestPr
         response = None
         if isinstance(body, dict) and "header" in body:
             try:
-                response = Response(response_from_json(body))
+                response = Response(response_from_body(body))
             except BadServer:
                 pass
         raise InternalNetworkError(
@@ -134,19 +117,8 @@ def parse_reply(status: int, content: bytes, url: str) -> jina_pb2.DataRequestPr
         # an error status inside Jina's body is the executor's error, reported like over gRPC
         if body is None:
             raise BadServer(f"{url} answered HTTP {status} with a body that is not JSON: {_excerpt(text)}")
-        return response_from_json(body)
+        return response_from_body(body)
     raise BadServer(f"{url} answered HTTP {status}: {error_message(body, text)}")
-
-
-def status_from_json(body: Any) -> jina_pb2.StatusProto:
-    status = jina_pb2.StatusProto()
-    if isinstance(body, dict):
-        json_format.ParseDict(body, status, ignore_unknown_fields=True)
-    return status
-
-
-def base_url(address: Address, secure_scheme: str, plain_scheme: str) -> str:
-    return f"{secure_scheme if address.tls else plain_scheme}://{address.target}"
 
 
 def _excerpt(value: Any) -> str:
@@ -170,7 +142,7 @@ def _dry_run_status(reply: httpx.Response, url: str) -> jina_pb2.StatusProto:
         raise BadServer(f"{url} answered HTTP {reply.status_code}: {_excerpt(reply.text)}")
     try:
         return status_from_json(reply.json())
-    except (ValueError, json_format.ParseError) as exc:
+    except ValueError as exc:  # not JSON, or a BodyError
         raise BadServer(f"{url} answered with something that is not a status: {exc}") from None
 
 
@@ -244,9 +216,10 @@ class HTTPClient(PostingClient):
     still pulled in the calling thread, one request ahead of the window, as over gRPC.
     """
 
+    scheme = "http"
+
     def __init__(self, address: Address, *, prefetch: int | None = None, transport: ClientTransport | None = None):
         super().__init__(address, prefetch=prefetch, transport=transport)
-        self.url = base_url(address, "https", "http")
         self._lock = threading.Lock()
         self._http: httpx.Client | None = None
         self._pool: ThreadPoolExecutor | None = None
@@ -336,9 +309,10 @@ class AsyncHTTPClient(AsyncPostingClient):
     requests in flight as tasks (httpx opens as many pooled connections as they need).
     """
 
+    scheme = "http"
+
     def __init__(self, address: Address, *, prefetch: int | None = None, transport: ClientTransport | None = None):
         super().__init__(address, prefetch=prefetch, transport=transport)
-        self.url = base_url(address, "https", "http")
         self._http: httpx.AsyncClient | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
 

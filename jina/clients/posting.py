@@ -5,6 +5,10 @@ HTTP client's requests. The connection's `send(request, inbox)` puts, later, the
 `(request id, response)` into `inbox`, or an exception when the request or the whole connection
 failed; `forget(request_ids)` drops requests nobody waits for any more. The pair names the request
 explicitly because a server may answer with another id (real Jina's HTTP gateway does).
+
+As in httpx (`BaseClient`, `Client`, `AsyncClient`): `BaseClient` holds a client's configuration
+and what it decides without I/O; `PostingClient` and `AsyncPostingClient` do the I/O, in the
+calling thread or in the running event loop, and each protocol's pair derives from them.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ import threading
 from abc import ABC, abstractmethod
 from collections import deque
 from collections.abc import Iterator
-from typing import Any, Protocol, TypeVar
+from typing import Any, ClassVar, Protocol, TypeVar
 
 from jina.clients.hosts import Address
 from jina.clients.inputs import InputType, build_requests
@@ -78,8 +82,10 @@ class SharedConnection:
 
     def _deliver(self, response: jina_pb2.DataRequestProto) -> None:
         request_id = response.header.request_id
+        # one answer per request: a delivered id is dropped, so that a long-lived client does not
+        # keep every id it ever sent, and a duplicate answer is not taken for another result
         with self._inboxes_lock:
-            inbox = self._inboxes.get(request_id)
+            inbox = self._inboxes.pop(request_id, None)
         if inbox is not None:
             inbox.put_nowait((request_id, response))
         else:
@@ -158,20 +164,12 @@ _Client = TypeVar("_Client", bound="PostingClient")
 _AsyncClient = TypeVar("_AsyncClient", bound="AsyncPostingClient")
 
 
-def check_size(request: jina_pb2.DataRequestProto, limit: int) -> None:
-    """Refuse a request the server would refuse (RESOURCE_EXHAUSTED / 413) before it is sent: on a
-    shared stream an oversize message would end the stream for every other request on it."""
-    size = request.ByteSize()
-    if 0 < limit < size:
-        raise RequestTooLarge(
-            f"a request of {size:,} bytes is over the {limit:,}-byte message limit (the server would answer "
-            "RESOURCE_EXHAUSTED / HTTP 413); send fewer documents per request (request_size) or raise "
-            "max_message_bytes (JINA_GRPC_SEND_BYTES) on both sides"
-        )
+class BaseClient:
+    """What every client holds, synchronous or asyncio: where it connects, how, and how many requests a
+    post() keeps in flight; and what a post() decides without I/O. The subclasses do the I/O."""
 
-
-class PostingClient(ABC):
-    """A synchronous client: Jina's post() over the connection `_open()` gives, and is_flow_ready()."""
+    #: the URL scheme of the protocol; TLS adds an "s" (https, wss, grpcs)
+    scheme: ClassVar[str] = "grpc"
 
     def __init__(self, address: Address, *, prefetch: int | None = None, transport: ClientTransport | None = None):
         self.address = address
@@ -185,6 +183,29 @@ class PostingClient(ABC):
     @property
     def port(self) -> int:
         return self.address.port
+
+    @property
+    def url(self) -> str:
+        return f"{self.scheme}{'s' if self.address.tls else ''}://{self.address.target}"
+
+    def _window(self, prefetch: int | None) -> int:
+        """How many requests one post() keeps in flight: its own prefetch, the client's, or the default."""
+        return prefetch or self.prefetch or DEFAULT_WINDOW
+
+    def _check_size(self, request: jina_pb2.DataRequestProto) -> None:
+        """Refuse a request the server would refuse (RESOURCE_EXHAUSTED / 413) before it is sent: on a
+        shared stream an oversize message would end the stream for every other request on it."""
+        size, limit = request.ByteSize(), self.transport.send_limit
+        if 0 < limit < size:
+            raise RequestTooLarge(
+                f"a request of {size:,} bytes is over the {limit:,}-byte message limit (the server would answer "
+                "RESOURCE_EXHAUSTED / HTTP 413); send fewer documents per request (request_size) or raise "
+                "max_message_bytes (JINA_GRPC_SEND_BYTES) on both sides"
+            )
+
+
+class PostingClient(BaseClient, ABC):
+    """A synchronous client: Jina's post() over the connection `_open()` gives, and is_flow_ready()."""
 
     @abstractmethod
     def _open(self) -> Connection:
@@ -218,7 +239,7 @@ class PostingClient(ABC):
         requests = build_requests(
             inputs, on=on, parameters=parameters, request_size=request_size, target_executor=target_executor
         )
-        window = prefetch or self.prefetch or DEFAULT_WINDOW
+        window = self._window(prefetch)
         try:
             connection = self._open()
         except FAILURES as err:
@@ -266,9 +287,6 @@ class PostingClient(ABC):
         except FAILURES:
             return False
 
-    def _check_size(self, request: jina_pb2.DataRequestProto) -> None:
-        check_size(request, self.transport.send_limit)
-
     def __enter__(self: _Client) -> _Client:
         return self
 
@@ -276,21 +294,8 @@ class PostingClient(ABC):
         self.close()
 
 
-class AsyncPostingClient(ABC):
+class AsyncPostingClient(BaseClient, ABC):
     """An asyncio client: post() is an async generator over the connection `_open()` gives."""
-
-    def __init__(self, address: Address, *, prefetch: int | None = None, transport: ClientTransport | None = None):
-        self.address = address
-        self.prefetch = prefetch
-        self.transport = transport or ClientTransport()
-
-    @property
-    def host(self) -> str:
-        return self.address.host
-
-    @property
-    def port(self) -> int:
-        return self.address.port
 
     @abstractmethod
     async def _open(self) -> AsyncConnection:
@@ -324,7 +329,7 @@ class AsyncPostingClient(ABC):
         requests = build_requests(
             inputs, on=on, parameters=parameters, request_size=request_size, target_executor=target_executor
         )
-        window = prefetch or self.prefetch or DEFAULT_WINDOW
+        window = self._window(prefetch)
         try:
             connection = await self._open()
         except FAILURES as err:
@@ -336,7 +341,7 @@ class AsyncPostingClient(ABC):
             while True:
                 for request in flight.to_send():
                     try:
-                        check_size(request, self.transport.send_limit)
+                        self._check_size(request)
                         await connection.send(request, inbox)
                     except FAILURES as err:
                         collector.fail(err)

@@ -29,7 +29,7 @@ from websockets.sync.client import connect as sync_connect
 from websockets.typing import Subprotocol
 
 from jina.clients.hosts import Address
-from jina.clients.http import base_url, response_from_json
+from jina.clients.http import response_from_body
 from jina.clients.posting import AsyncPostingClient, PostingClient, SharedConnection
 from jina.clients.transport import ClientTransport
 from jina.excepts import BadClient, BadServer, InternalNetworkError
@@ -81,7 +81,7 @@ def decode_frame(message: bytes | str) -> jina_pb2.DataRequestProto:
             body = json.loads(message)
         except ValueError:
             raise BadServer(f"the gateway sent a text frame that is not JSON: {message[:200]!r}") from None
-        return response_from_json(body)
+        return response_from_body(body)
     try:
         return jina_pb2.DataRequestProto.FromString(message)
     except DecodeError:
@@ -150,9 +150,10 @@ def _release(sockets: list[_Socket]) -> None:
 class WebSocketClient(PostingClient):
     """Synchronous client of a Flow's WebSocket endpoint (what `Client(protocol='websocket')` returns)."""
 
+    scheme = "ws"
+
     def __init__(self, address: Address, *, prefetch: int | None = None, transport: ClientTransport | None = None):
         super().__init__(address, prefetch=prefetch, transport=transport)
-        self.url = base_url(address, "wss", "ws")
         self._lock = threading.Lock()
         self._sockets: list[_Socket] = []  # the current socket is the last one
         self._finalizer = weakref.finalize(self, _release, self._sockets)
@@ -260,9 +261,10 @@ class AsyncWebSocketClient(AsyncPostingClient):
     loop on first use (and again if the client is used from another loop).
     """
 
+    scheme = "ws"
+
     def __init__(self, address: Address, *, prefetch: int | None = None, transport: ClientTransport | None = None):
         super().__init__(address, prefetch=prefetch, transport=transport)
-        self.url = base_url(address, "wss", "ws")
         self._socket: _AsyncSocket | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._opening: asyncio.Lock | None = None

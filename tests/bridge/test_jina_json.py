@@ -1,9 +1,11 @@
+"""The bridge's side of Jina's JSON (`jina.httpjson`): both spellings, the route's endpoint, 422s naming where."""
+
 from __future__ import annotations
 
 import pytest
 from jina_mesh.bridge.errors import HTTPError
-from jina_mesh.bridge.jina_json import parse_data_request, render_data_response
 
+from jina.httpjson import BodyError, request_from_json, response_to_json
 from jina.proto import jina_pb2
 from jina.wire import struct_to_dict
 
@@ -17,7 +19,7 @@ from jina.wire import struct_to_dict
     ],
 )
 def test_camel_snake_and_legacy_docs_forms(body):
-    request = parse_data_request(body)
+    request = request_from_json(body)
     assert request.header.exec_endpoint == "/x"
     assert request.header.target_executor == "e.*"
     assert struct_to_dict(request.parameters) == {"k": 1.0}
@@ -26,13 +28,13 @@ def test_camel_snake_and_legacy_docs_forms(body):
 
 
 def test_camel_case_wins_and_route_endpoint_wins():
-    assert parse_data_request({"execEndpoint": "/a", "exec_endpoint": "/b"}).header.exec_endpoint == "/a"
-    assert parse_data_request({"execEndpoint": "/a"}, exec_endpoint="/index").header.exec_endpoint == "/index"
-    assert parse_data_request(None).header.exec_endpoint == "/"
+    assert request_from_json({"execEndpoint": "/a", "exec_endpoint": "/b"}).header.exec_endpoint == "/a"
+    assert request_from_json({"execEndpoint": "/a"}, exec_endpoint="/index").header.exec_endpoint == "/index"
+    assert request_from_json(None).header.exec_endpoint == "/"
 
 
 def test_jina_clients_header_and_routes_are_accepted():
-    request = parse_data_request({"header": {"request_id": "abc", "exec_endpoint": "/"}, "routes": [], "data": []})
+    request = request_from_json({"header": {"request_id": "abc", "exec_endpoint": "/"}, "routes": [], "data": []})
     assert request.header.request_id == "abc"
 
 
@@ -51,10 +53,13 @@ def test_jina_clients_header_and_routes_are_accepted():
     ],
 )
 def test_wrong_types_are_422_naming_the_place(body, where):
-    with pytest.raises(HTTPError) as info:
-        parse_data_request(body)
-    assert info.value.status == 422
-    assert info.value.message.startswith(where)
+    with pytest.raises(BodyError) as info:
+        request_from_json(body)
+    assert info.value.location == where
+    error = HTTPError.unprocessable(info.value.location, info.value.message)
+    assert error.status == 422
+    assert error.message.startswith(where)
+    assert error.details == [{"location": where, "message": info.value.message}]
 
 
 def test_render_response_shape():
@@ -64,7 +69,7 @@ def test_render_response_shape():
     route = response.routes.add(executor="gateway")
     route.start_time.FromSeconds(1_700_000_000)
     response.data.docs.docs.add(id="d", text="t")
-    rendered = render_data_response(response)
+    rendered = response_to_json(response)
     assert rendered["header"] == {"requestId": "r", "status": None, "execEndpoint": "/", "targetExecutor": ""}
     assert rendered["routes"] == [
         {"executor": "gateway", "startTime": "2023-11-14T22:13:20+00:00", "endTime": None, "status": None}
@@ -79,7 +84,5 @@ def test_stacks_only_when_asked():
     status.code = jina_pb2.StatusProto.ERROR
     status.exception.name = "ValueError"
     status.exception.stacks.append("Traceback ...")
-    assert render_data_response(response)["header"]["status"]["exception"]["stacks"] == []
-    assert render_data_response(response, with_stacks=True)["header"]["status"]["exception"]["stacks"] == [
-        "Traceback ..."
-    ]
+    assert response_to_json(response)["header"]["status"]["exception"]["stacks"] == []
+    assert response_to_json(response, with_stacks=True)["header"]["status"]["exception"]["stacks"] == ["Traceback ..."]

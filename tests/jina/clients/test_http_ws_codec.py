@@ -10,14 +10,7 @@ from websockets.exceptions import ConnectionClosedError, ConnectionClosedOK
 from websockets.frames import Close
 
 from jina import Client
-from jina.clients.http import (
-    AsyncHTTPClient,
-    HTTPClient,
-    has_error_header,
-    parse_reply,
-    request_to_json,
-    response_from_json,
-)
+from jina.clients.http import AsyncHTTPClient, HTTPClient, has_error_header, parse_reply
 from jina.clients.inputs import build_requests
 from jina.clients.response import Response, error_of
 from jina.clients.results import ResultCollector
@@ -29,6 +22,7 @@ from jina.clients.websocket import (
 )
 from jina.documents import Document
 from jina.excepts import BadClient, BadServer, ExecutorError, InternalNetworkError
+from jina.httpjson import request_to_json, response_from_json
 from jina.proto import jina_pb2
 
 URL = "http://gw:1/post"

@@ -11,10 +11,10 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 import pytest
 
-from jina.clients.grpc_async import AsyncGRPCClient
+from jina.clients.grpc import AsyncGRPCClient
 from jina.clients.hosts import resolve_address
 from jina.clients.http import AsyncHTTPClient, HTTPClient
-from jina.clients.posting import AsyncPostingClient, PostingClient
+from jina.clients.posting import AsyncPostingClient, PostingClient, SharedConnection
 from jina.documents import Document
 from jina.excepts import BadServer
 from jina.flow.ports import free_port
@@ -194,6 +194,22 @@ def test_is_flow_ready_and_the_context_manager():
     with FakeClient(FakeConnection(1, 1)) as client:
         assert not client.is_flow_ready()
         assert (client.host, client.port) == ("127.0.0.1", 1)
+
+
+class EchoTwice(SharedConnection):
+    """A shared connection whose server answers every request twice (a duplicate on the wire)."""
+
+    def send(self, request, inbox) -> None:
+        self._expect(request, inbox)
+        self._deliver(answer_to(request))
+        self._deliver(answer_to(request))
+
+
+def test_a_shared_connection_delivers_one_answer_per_request_and_then_forgets_it():
+    shared = EchoTwice()
+    result = FakeClient(shared).post("/", docs(), request_size=1, prefetch=3)
+    assert sorted(result.texts) == sorted(f"{text}!" for text in TEXTS)  # no duplicate became a result
+    assert shared._inboxes == {}  # a long-lived client keeps no id it was answered for
 
 
 # -- the asyncio post() ----------------------------------------------------------------------

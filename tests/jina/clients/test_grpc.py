@@ -1,4 +1,4 @@
-"""The asyncio client's end of the shared stream: answers into each post()'s inbox, failures as ConnectionError."""
+"""The asyncio gRPC client's end of the shared stream: answers into each post()'s inbox, failures as ConnectionError."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import asyncio
 import grpc
 import pytest
 
-from jina.clients.grpc_async import _AsyncCallStream
+from jina.clients.grpc import _AsyncCallStream
 from jina.clients.hosts import resolve_address
 from tests.jina.serve.fake_call import call_server, request
 

@@ -1,0 +1,212 @@
+"""Jina's HTTP JSON for data requests and statuses, in both directions (pure functions, no sockets).
+
+Request body, what a client POSTs to `/post` (and sends as a WebSocket `json` frame):
+    {"header": {...}, "parameters": {...}, "data": [doc, ...], "execEndpoint": "/x", "targetExecutor": "regex"}
+A server reads camelCase or snake_case keys, and `data` also in Jina's older `{"docs": [...]}`
+form; of `header` it keeps only the request id, and `routes` (which Jina's own client sends) it ignores.
+
+Response body, what a server answers:
+    {"header": {"requestId", "status", "execEndpoint", "targetExecutor"}, "parameters": {...},
+     "routes": [{"executor", "startTime", "endTime", "status"}], "data": [doc, ...]}
+A status is `null` when it says nothing (success, no description, no exception); stack traces are
+only written when asked for (the bridge's debug mode).
+
+Documents are `jina.docjson`'s. What a body gets wrong raises `BodyError` naming where; the bridge
+answers it with 422, a client with `BadServer`.
+"""
+
+from __future__ import annotations
+
+import datetime
+from typing import Any
+
+from google.protobuf import json_format, timestamp_pb2
+
+from jina.docjson import DocumentJsonError, documents_from_json, documents_to_json
+from jina.proto import jina_pb2
+from jina.wire import dict_to_struct, error_status, new_request_id, struct_to_dict
+
+# the keys of a request body → the field each one sets (camelCase is Jina's spelling)
+_REQUEST_KEYS = {
+    "data": "data",
+    "parameters": "parameters",
+    "execEndpoint": "exec_endpoint",
+    "exec_endpoint": "exec_endpoint",
+    "targetExecutor": "target_executor",
+    "target_executor": "target_executor",
+    "header": "header",
+    "routes": "routes",
+}
+
+
+class BodyError(ValueError):
+    """A JSON body is not Jina's JSON: `location` says where (`body`, `execEndpoint`, `data[0].text`)."""
+
+    def __init__(self, location: str, message: str):
+        super().__init__(f"{location}: {message}")
+        self.location = location
+        self.message = message
+
+
+def _documents(items: Any) -> Any:
+    try:
+        return documents_from_json(items)
+    except DocumentJsonError as exc:
+        raise BodyError(exc.location, exc.message) from None
+
+
+# -- requests --------------------------------------------------------------------------------
+
+
+def request_to_json(request: jina_pb2.DataRequestProto) -> dict[str, Any]:
+    """A request as a client sends it: header and parameters in protobuf's JSON, as Jina's client does."""
+    header = request.header
+    return {
+        "header": json_format.MessageToDict(header),
+        # protobuf's mapping refuses NaN and infinities in a Struct, which JSON could not give back
+        "parameters": json_format.MessageToDict(request.parameters),
+        "data": documents_to_json(request.data.docs),
+        "execEndpoint": header.exec_endpoint or "/",
+        "targetExecutor": header.target_executor,
+    }
+
+
+def request_from_json(body: Any, exec_endpoint: str | None = None) -> jina_pb2.DataRequestProto:
+    """A request as a server reads it; `exec_endpoint` (fixed by a route such as `/index`) wins over the body's."""
+    if body is None:
+        body = {}
+    if not isinstance(body, dict):
+        raise BodyError("body", "expected a JSON object")
+    unknown = [key for key in body if key not in _REQUEST_KEYS]
+    if unknown:
+        raise BodyError(unknown[0], f"unknown field; expected one of {', '.join(sorted(set(_REQUEST_KEYS)))}")
+    # camelCase wins when both spellings are given, as in Jina's models
+    fields: dict[str, Any] = {}
+    for key, value in body.items():
+        name = _REQUEST_KEYS[key]
+        if name not in fields or key != name:
+            fields[name] = value
+    request = jina_pb2.DataRequestProto()
+    header = fields.get("header")
+    request_id = header.get("request_id") or header.get("requestId") if isinstance(header, dict) else None
+    request.header.request_id = request_id if isinstance(request_id, str) and request_id else new_request_id()
+    endpoint = exec_endpoint or fields.get("exec_endpoint") or "/"
+    if not isinstance(endpoint, str):
+        raise BodyError("execEndpoint", "expected a string")
+    request.header.exec_endpoint = endpoint
+    target = fields.get("target_executor")
+    if target is not None:
+        if not isinstance(target, str):
+            raise BodyError("targetExecutor", "expected a string")
+        if target:
+            request.header.target_executor = target
+    parameters = fields.get("parameters")
+    if parameters is not None:
+        if not isinstance(parameters, dict):
+            raise BodyError("parameters", "expected an object")
+        try:
+            dict_to_struct(parameters, request.parameters)
+        except ValueError as exc:
+            raise BodyError("parameters", str(exc)) from None
+    request.data.docs.CopyFrom(_documents(fields.get("data")))
+    return request
+
+
+# -- responses -------------------------------------------------------------------------------
+
+
+def _time_to_json(ts: timestamp_pb2.Timestamp) -> str | None:
+    if not ts.seconds and not ts.nanos:
+        return None
+    # what Jina writes: ISO 8601 with microseconds and an explicit UTC offset
+    moment = datetime.datetime.fromtimestamp(ts.seconds, tz=datetime.timezone.utc)
+    return moment.replace(microsecond=ts.nanos // 1000).isoformat()
+
+
+def response_to_json(response: jina_pb2.DataRequestProto, with_stacks: bool = False) -> dict[str, Any]:
+    """A response as a server answers it: every key present, as Jina's pydantic models write them."""
+    header = response.header
+    return {
+        "header": {
+            "requestId": header.request_id,
+            "status": status_to_json(header.status, with_stacks),
+            "execEndpoint": header.exec_endpoint,
+            "targetExecutor": header.target_executor,
+        },
+        "parameters": struct_to_dict(response.parameters),
+        "routes": [
+            {
+                "executor": route.executor,
+                "startTime": _time_to_json(route.start_time),
+                "endTime": _time_to_json(route.end_time),
+                "status": status_to_json(route.status, with_stacks) if route.HasField("status") else None,
+            }
+            for route in response.routes
+        ],
+        "data": documents_to_json(response.data.docs),
+    }
+
+
+def response_from_json(body: Any) -> jina_pb2.DataRequestProto:
+    """A response as a client reads it, from our bridge or from Jina (unknown keys are ignored).
+
+    Everything but the documents goes through protobuf's JSON mapping, which reads both Jina's
+    camelCase and snake_case, status codes as numbers or names, and RFC 3339 times.
+    """
+    if not isinstance(body, dict):
+        raise BodyError("body", "expected a JSON object")
+    proto = jina_pb2.DataRequestProto()
+    try:
+        json_format.ParseDict({k: v for k, v in body.items() if k != "data"}, proto, ignore_unknown_fields=True)
+    except json_format.ParseError as exc:
+        raise BodyError("body", str(exc)) from None
+    proto.data.docs.CopyFrom(_documents(body.get("data")))
+    return proto
+
+
+def failed_request_json(request: jina_pb2.DataRequestProto, name: str, message: str) -> dict[str, Any]:
+    """Jina's answer to a request that got none (the gateway failed): the request, echoed, with an error
+    status (`name`, `message`) in its header, where Jina's client reads `header.status.description`."""
+    error_status(request.header.status, name=name, description=message, args=[message])
+    return response_to_json(request)
+
+
+# -- statuses --------------------------------------------------------------------------------
+
+
+def status_to_json(status: jina_pb2.StatusProto, with_stacks: bool = False) -> dict[str, Any] | None:
+    if status.code == jina_pb2.StatusProto.SUCCESS and not status.description and not status.HasField("exception"):
+        return None
+    exception = None
+    if status.HasField("exception"):
+        exc = status.exception
+        exception = {
+            "name": exc.name,
+            "args": list(exc.args),
+            "stacks": list(exc.stacks) if with_stacks else [],
+            "executor": exc.executor,
+        }
+    return {"code": int(status.code), "description": status.description, "exception": exception}
+
+
+def status_from_json(body: Any) -> jina_pb2.StatusProto:
+    """A status (`/dry_run`'s answer); anything but an object is no news, i.e. success."""
+    status = jina_pb2.StatusProto()
+    if isinstance(body, dict):
+        try:
+            json_format.ParseDict(body, status, ignore_unknown_fields=True)
+        except json_format.ParseError as exc:
+            raise BodyError("body", str(exc)) from None
+    return status
+
+
+__all__ = [
+    "BodyError",
+    "failed_request_json",
+    "request_from_json",
+    "request_to_json",
+    "response_from_json",
+    "response_to_json",
+    "status_from_json",
+    "status_to_json",
+]
