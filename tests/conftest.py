@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
@@ -103,3 +104,17 @@ def stop_processes(*procs: subprocess.Popen | None, timeout: float = 10) -> None
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
+
+
+@contextlib.contextmanager
+def running(kind: str, port: int, *args: str, grace: float = 2):
+    """`jina KIND ARGS` as a child process, ready on `port` inside the block, stopped after it."""
+    from jina.flow import launcher
+
+    service = launcher.ServiceProcess(kind, launcher.python_argv(kind, *args), launcher.child_env(), port)
+    service.start()
+    try:
+        launcher.wait_ready([service], timeout=30)
+        yield service
+    finally:
+        launcher.stop_all([service], grace=grace)

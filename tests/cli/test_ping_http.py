@@ -9,10 +9,9 @@ import pytest
 import trustme
 
 from jina import Flow
-from jina.flow import launcher
 from jina.flow.ports import free_port
 from tests import executors
-from tests.conftest import ROOT, run_python
+from tests.conftest import ROOT, run_python, running
 
 
 def ping(*args: str) -> subprocess.CompletedProcess:
@@ -44,21 +43,10 @@ def test_a_serving_bridge_answers_200(flows):
 
 def test_a_bridge_whose_gateway_is_away_fails_the_check():
     gateway_port, port = free_port(), free_port()
-    bridge = launcher.ServiceProcess(
-        "bridge",
-        launcher.python_argv(
-            "bridge", "--gateway", f"127.0.0.1:{gateway_port}", "--host", "127.0.0.1", "--port", str(port),
-            "--config", '{"descriptor_timeout": 0.2}',
-        ),
-        launcher.child_env(),
-        port,
-    )  # fmt: skip
-    bridge.start()
-    try:
-        launcher.wait_ready([bridge], timeout=30)
+    gateway = f"127.0.0.1:{gateway_port}"
+    config = '{"descriptor_timeout": 0.2}'
+    with running("bridge", port, "--gateway", gateway, "--host", "127.0.0.1", "--port", str(port), "--config", config):
         result = ping(f"http://127.0.0.1:{port}/")
-    finally:
-        launcher.stop_all([bridge], grace=2)
     assert result.returncode == 1
     assert f"http://127.0.0.1:{port}/: 503 Service Unavailable" in result.stderr
     assert "not serving" in result.stderr
