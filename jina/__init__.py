@@ -8,11 +8,22 @@ documents (the gateway, the bridge) do not pay for importing docarray.
 from __future__ import annotations
 
 from jina.clients import Client
-from jina.executor import Executor, requests
+from jina.deployment import Deployment
+from jina.executor import Executor, dynamic_batching, requests
 from jina.flow import Flow
 from jina.version import __version__
 
-__all__ = ["Client", "Document", "DocumentArray", "Executor", "Flow", "__version__", "requests"]
+__all__ = [
+    "Client",
+    "Deployment",
+    "Document",
+    "DocumentArray",
+    "Executor",
+    "Flow",
+    "__version__",
+    "dynamic_batching",
+    "requests",
+]
 
 
 def __getattr__(name: str):

@@ -118,3 +118,21 @@ def running(kind: str, port: int, *args: str, grace: float = 2):
         yield service
     finally:
         launcher.stop_all([service], grace=grace)
+
+
+@pytest.fixture(scope="session")
+def pki(tmp_path_factory):
+    """A test CA and a server certificate for localhost / 127.0.0.1: paths of `ca`, `cert`, `key`,
+    and `other` (another CA's certificate, which did not sign it)."""
+    import trustme
+
+    folder = tmp_path_factory.mktemp("pki")
+    ca = trustme.CA()
+    server = ca.issue_cert("localhost", "127.0.0.1")
+    paths = {name: str(folder / f"{name}.pem") for name in ("ca", "cert", "key", "other")}
+    ca.cert_pem.write_to_path(paths["ca"])
+    server.private_key_pem.write_to_path(paths["key"])
+    for i, blob in enumerate(server.cert_chain_pems):
+        blob.write_to_path(paths["cert"], append=i > 0)
+    trustme.CA().cert_pem.write_to_path(paths["other"])
+    return paths

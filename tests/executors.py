@@ -123,3 +123,17 @@ class SlowFirstReplica(Executor):
             await asyncio.sleep(float(parameters.get("seconds", 2)))
         for doc in docs:
             doc.tags["replica"] = self.runtime_args.replica_id
+
+
+class Reporter(Executor):
+    """Tags documents with what the executor sees of its runtime: env variables asked for, names, workspace."""
+
+    @requests
+    def report(self, docs, parameters, **kwargs):
+        for doc in docs:
+            doc.tags["env"] = {name: os.environ.get(name) for name in parameters.get("env", [])}
+            doc.tags["metas_name"] = self.metas.name
+            doc.tags["runtime_name"] = self.runtime_args.name
+            doc.tags["shard_id"] = self.runtime_args.shard_id
+            doc.tags["replicas"] = self.runtime_args.replicas
+            doc.tags["workspace"] = self.workspace if parameters.get("workspace") else None

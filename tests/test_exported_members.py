@@ -21,13 +21,17 @@ import jina
 PUBLIC_MODULES = (
     "jina",
     "jina.clients",
+    "jina.deployment",
     "jina.docjson",
     "jina.documents",
     "jina.excepts",
     "jina.executor",
+    "jina.executor_yaml",
     "jina.flow",
     "jina.httpjson",
+    "jina.registry",
     "jina.wire",
+    "jina.yamlfile",
 )
 
 
@@ -51,7 +55,17 @@ def defined_names(module: ModuleType) -> set[str]:
 
 
 def test_jina_exports_the_names_users_import():
-    assert jina.__all__ == ["Client", "Document", "DocumentArray", "Executor", "Flow", "__version__", "requests"]
+    assert jina.__all__ == [
+        "Client",
+        "Deployment",
+        "Document",
+        "DocumentArray",
+        "Executor",
+        "Flow",
+        "__version__",
+        "dynamic_batching",
+        "requests",
+    ]
 
 
 @pytest.mark.parametrize("name", PUBLIC_MODULES)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import importlib
+import importlib.metadata
+import platform
 import sys
 from collections.abc import Sequence
 
@@ -22,7 +24,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
 def _usage() -> str:
     width = max(len(name) for name in COMMANDS)
     lines = [
-        f"usage: jina [--version] [--help] COMMAND [ARGS...]  (jina {__version__})",
+        f"usage: jina [--version] [--version-full] [--help] COMMAND [ARGS...]  (jina {__version__})",
         "",
         "Jina-compatible service mesh: Executors chained in a Flow, served over gRPC.",
         "",
@@ -33,6 +35,27 @@ def _usage() -> str:
     return "\n".join(lines)
 
 
+#: the distributions `jina --version-full` lists (Jina's list, less what this project does not use)
+_PACKAGES = ("docarray", "protobuf", "grpcio", "pyyaml")
+
+
+def version_full() -> str:
+    """What `jina -vf` prints: Jina's `- name version` lines for this SDK, its key packages and the platform."""
+    rows = [("jina", __version__)]
+    for name in _PACKAGES:
+        try:
+            rows.append((name, importlib.metadata.version(name)))
+        except importlib.metadata.PackageNotFoundError:
+            rows.append((name, "(not installed)"))
+    rows += [
+        ("python", platform.python_version()),
+        ("platform", platform.system()),
+        ("platform-release", platform.release()),
+        ("architecture", platform.machine()),
+    ]
+    return "\n".join(f"- {name} {value}" for name, value in rows)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     if not args or args[0] in ("-h", "--help", "help"):
@@ -40,6 +63,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0 if args else 2
     if args[0] in ("-v", "--version", "version"):
         print(__version__)
+        return 0
+    if args[0] in ("-vf", "--version-full"):
+        print(version_full())
         return 0
     command = COMMANDS.get(args[0])
     if command is None:

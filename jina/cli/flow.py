@@ -15,7 +15,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="Serve a Flow defined in YAML (jtype: Flow, with: options, executors: list) until Ctrl-C or "
         "SIGTERM. Options: protocol (grpc, http, websocket or a list), port, host, prefetch, timeout_send, cors, "
         "expose_endpoints, no_debug_endpoints, no_crud_endpoints, uvicorn_kwargs, title, description. "
-        "Executors: name, uses, uses_with, needs, replicas, py_modules, env. ${{ ENV.NAME }} is substituted.",
+        "Executors: name, uses, uses_with, needs, replicas, shards, polling, py_modules, env, workspace, "
+        "host/port/external (an executor that runs elsewhere)... A `gateway:` section (as Jina's save_config "
+        "writes it) sets the gateway's options. ${{ ENV.NAME }}, ${NAME} and $NAME are substituted in values.",
     )
     parser.add_argument("--uses", required=True, metavar="FLOW.yml", help="the Flow's YAML file")
     return parser

@@ -1,4 +1,17 @@
-"""`jina ping HOST:PORT | URL`: ask a gRPC health service, or an HTTP(S) URL, whether it serves."""
+"""`jina ping`: is a gateway, an executor or a whole Flow up? Exit code 0 (yes) or 1 (no).
+
+Two spellings:
+
+* Jina's, `jina ping executor|gateway|flow HOST:PORT [--timeout MS] [--attempts N]
+  [--min-successful-attempts M]`: `executor` and `gateway` ask the server's gRPC health service
+  (or, for an http(s)/ws(s) address, GET its root); `flow` sends Jina's dry run through the whole
+  Flow. `--timeout` is in milliseconds, as in Jina (-1: wait forever).
+* this project's, `jina ping HOST:PORT | URL [--timeout SECONDS]`: the health service, or GET on an
+  http(s) URL (what containers' health checks run). `--timeout` is in seconds there, as before.
+
+Each attempt prints one line (stdout when it succeeded, stderr when not); attempts are a second
+apart, and the check succeeds when at least `--min-successful-attempts` of them did.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +19,8 @@ import argparse
 import http.client
 import ssl
 import sys
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from urllib.parse import urlsplit
 
 import grpc
@@ -16,20 +30,43 @@ from jina.clients.hosts import resolve_address
 from jina.excepts import BadConfig
 
 _HTTP_SCHEMES = ("http", "https")
+#: Jina's targets: what `jina ping KIND HOST:PORT` checks
+KINDS = ("executor", "gateway", "flow")
+#: the pause between two attempts, in seconds (Jina's)
+PAUSE = 1.0
+
+Check = Callable[[], tuple[bool, str]]
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="jina ping",
-        description="Check a gateway or executor with grpc.health.v1.Health/Check, or a bridge (any HTTP "
-        "service) with GET on a URL. Exit code 0: SERVING (HTTP: a 2xx answer); 1: not.",
+        usage="jina ping [executor|gateway|flow] HOST:PORT [options]",
+        description="Check a gateway or executor with grpc.health.v1.Health/Check, a bridge (any HTTP service) "
+        "with GET on a URL, or (flow) the whole Flow with a dry run. Exit code 0: SERVING (HTTP: a 2xx "
+        "answer; flow: ready) in at least --min-successful-attempts attempts; 1: not.",
     )
     parser.add_argument(
-        "target",
+        "words",
+        nargs="+",
         metavar="HOST:PORT",
-        help="address, e.g. localhost:12345 or grpcs://host:443; or a URL, e.g. http://localhost:8080/",
+        help="address, e.g. localhost:12345 or grpcs://host:443; or a URL, e.g. http://localhost:8080/; "
+        "after Jina's executor, gateway or flow",
     )
-    parser.add_argument("--timeout", type=float, default=3.0, help="seconds to wait (default: %(default)s)")
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=None,
+        help="how long one check waits: milliseconds after executor/gateway/flow (Jina's unit, default 3000, "
+        "-1 waits forever), seconds otherwise (default 3)",
+    )
+    parser.add_argument("--attempts", type=int, default=1, help="how many checks to make (default: %(default)s)")
+    parser.add_argument(
+        "--min-successful-attempts",
+        type=int,
+        default=1,
+        help="how many checks must succeed for exit code 0 (default: %(default)s)",
+    )
     parser.add_argument(
         "--service", default="", help="one service to ask about, e.g. jina.JinaRPC (default: the server)"
     )
@@ -49,7 +86,7 @@ def is_http_url(target: str) -> bool:
     return target.split("://", 1)[0].lower() in _HTTP_SCHEMES and "://" in target
 
 
-def ping(target: str, *, timeout: float = 3.0, service: str = "", tls: bool = False) -> tuple[bool, str]:
+def ping(target: str, *, timeout: float | None = 3.0, service: str = "", tls: bool = False) -> tuple[bool, str]:
     """(serving?, what was found)."""
     host, port = target, None
     if "://" not in target:
@@ -72,7 +109,7 @@ def ping(target: str, *, timeout: float = 3.0, service: str = "", tls: bool = Fa
 
 
 def ping_http(
-    url: str, *, timeout: float = 3.0, insecure: bool = False, ca_certs: str | None = None
+    url: str, *, timeout: float | None = 3.0, insecure: bool = False, ca_certs: str | None = None
 ) -> tuple[bool, str]:
     """(answered 2xx?, what was found) for GET `url`; stdlib only, so a container's health check starts fast."""
     parts = urlsplit(url)
@@ -115,15 +152,76 @@ def ping_http(
     return ok, found
 
 
+def ping_flow(
+    target: str, *, timeout: float | None = 3.0, tls: bool = False, ca_certs: str | None = None
+) -> tuple[bool, str]:
+    """(ready?, what was found): Jina's dry run through the whole Flow, over the target's protocol."""
+    from jina.clients import Client  # the SDK (docarray...) only for this check
+
+    with Client(host=target, tls=tls, ca_certs=ca_certs) as client:
+        ready, why = client.readiness(timeout)
+        return ready, f"{client.url}: {why}"
+
+
+def _server_url(target: str) -> str | None:
+    """The URL to GET for Jina's executor/gateway check of an HTTP or WebSocket address (None: gRPC)."""
+    scheme, sep, rest = target.partition("://")
+    web = {"http": "http", "https": "https", "ws": "http", "wss": "https", "websocket": "http"}
+    if not sep or scheme.lower() not in web:
+        return None
+    return f"{web[scheme.lower()]}://{rest}"
+
+
+def _check(kind: str | None, target: str, args: argparse.Namespace) -> Check:
+    """What one attempt runs (it raises BadConfig for a target it cannot check)."""
+    if kind is None:  # this project's spelling: seconds
+        timeout = 3.0 if args.timeout is None else args.timeout
+    else:  # Jina's: milliseconds, -1 for no limit
+        ms = 3000 if args.timeout is None else args.timeout
+        timeout = None if ms < 0 else ms / 1000
+    if kind == "flow":
+        return lambda: ping_flow(target, timeout=timeout, tls=args.tls, ca_certs=args.ca_certs)
+    url = _server_url(target) if kind else target if is_http_url(target) else None
+    if url is not None:
+        return lambda: ping_http(url, timeout=timeout, insecure=args.insecure, ca_certs=args.ca_certs)
+    return lambda: ping(target, timeout=timeout, service=args.service, tls=args.tls)
+
+
+def _target(parser: argparse.ArgumentParser, words: list[str]) -> tuple[str | None, str]:
+    if len(words) == 1:
+        if words[0] in KINDS:
+            parser.error(f"`jina ping {words[0]}` needs the HOST:PORT to check")
+        return None, words[0]
+    if len(words) == 2 and words[0] in KINDS:
+        return words[0], words[1]
+    parser.error(f"expected [executor|gateway|flow] HOST:PORT, got {' '.join(words)!r}")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    kind, target = _target(parser, args.words)
+    if args.attempts < 1 or args.min_successful_attempts < 0:
+        parser.error("--attempts must be at least 1 and --min-successful-attempts at least 0")
+    if args.min_successful_attempts > args.attempts:
+        parser.error(
+            f"--min-successful-attempts {args.min_successful_attempts} is more than --attempts {args.attempts}"
+        )
     try:
-        if is_http_url(args.target):
-            ok, message = ping_http(args.target, timeout=args.timeout, insecure=args.insecure, ca_certs=args.ca_certs)
-        else:
-            ok, message = ping(args.target, timeout=args.timeout, service=args.service, tls=args.tls)
+        check = _check(kind, target, args)
+        successes = 0
+        for attempt in range(args.attempts):
+            if attempt:
+                time.sleep(PAUSE)
+            ok, message = check()
+            successes += ok
+            if args.attempts > 1:
+                message = f"[{attempt + 1}/{args.attempts}] {message}"
+            print(message, file=sys.stdout if ok else sys.stderr, flush=True)
     except BadConfig as exc:
         print(f"jina ping: {exc}", file=sys.stderr)
         return 2
-    print(message, file=sys.stdout if ok else sys.stderr)
-    return 0 if ok else 1
+    if args.attempts > 1:
+        enough = successes >= args.min_successful_attempts
+        print(f"{successes} of {args.attempts} attempts succeeded", file=sys.stdout if enough else sys.stderr)
+    return 0 if successes >= args.min_successful_attempts else 1

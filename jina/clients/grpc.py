@@ -143,7 +143,7 @@ class GRPCClient(PostingClient):
                 self._streams.append(_CallStream(channel, self.address))
             return self._streams[-1]
 
-    def dry_run(self, timeout: float | None = 5.0) -> jina_pb2.StatusProto:
+    def _dry_run(self, timeout: float | None) -> jina_pb2.StatusProto:
         try:
             return _dry_run_call(self._connect())(empty_pb2.Empty(), timeout=timeout)
         except grpc.RpcError as err:
@@ -225,7 +225,7 @@ class AsyncGRPCClient(AsyncPostingClient):
             self._stream = _AsyncCallStream(channel, self.address)
         return self._stream
 
-    async def dry_run(self, timeout: float | None = 5.0) -> jina_pb2.StatusProto:
+    async def _dry_run(self, timeout: float | None) -> jina_pb2.StatusProto:
         try:
             return await _dry_run_call(self._connect())(empty_pb2.Empty(), timeout=timeout)
         except grpc.aio.AioRpcError as err:

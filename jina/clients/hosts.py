@@ -45,10 +45,21 @@ class Address:
         return f"{host}:{self.port}"
 
 
+def _split_port(host: str, port: int | str | None) -> tuple[str, int | str | None]:
+    """Jina's `host='HOST:PORT'` (no scheme): the port taken out of the host; IPv6 only when bracketed."""
+    name, colon, named = host.rpartition(":")
+    if not colon or not named.isdigit() or (":" in name and not (name.startswith("[") and name.endswith("]"))):
+        return host, port
+    if port is not None and int(port) != int(named):
+        raise BadConfig(f"host {host!r} names port {named} but port={port} was given")
+    return name.strip("[]"), named
+
+
 def resolve_address(
     host: str = "localhost", port: int | str | None = None, protocol: object = "grpc", tls: bool = False
 ) -> Address:
-    """Combine the arguments; a scheme in `host` ('grpcs://h:1234', 'https://h') sets protocol and TLS."""
+    """Combine the arguments; a scheme in `host` ('grpcs://h:1234', 'https://h') sets protocol and TLS, and
+    a port in it ('h:1234', as Jina accepts too) is the port."""
     protocol_name = normalize_protocol(protocol)
     if "://" in host:
         parts = urlsplit(host)
@@ -61,6 +72,8 @@ def resolve_address(
                 raise BadConfig(f"host {host!r} names port {parts.port} but port={port} was given")
             port = parts.port
         host = parts.hostname or "localhost"
+    else:
+        host, port = _split_port(host, port)
     if port is None:
         if tls:
             port = 443

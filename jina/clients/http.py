@@ -263,7 +263,7 @@ class HTTPClient(PostingClient):
         requests = itertools.chain((first, second), requests)
         super()._exchange(connection, requests, min(window, HTTP_WORKERS), results_in_order, collector)
 
-    def dry_run(self, timeout: float | None = 5.0) -> jina_pb2.StatusProto:
+    def _dry_run(self, timeout: float | None) -> jina_pb2.StatusProto:
         """Jina's `GET /dry_run`: an empty request through the whole Flow, answered with a status."""
         http, _ = self._connect()
         url = f"{self.url}/dry_run"
@@ -329,7 +329,7 @@ class AsyncHTTPClient(AsyncPostingClient):
     async def _open(self) -> _TaskRequests:
         return _TaskRequests(self.url, self._connect())
 
-    async def dry_run(self, timeout: float | None = 5.0) -> jina_pb2.StatusProto:
+    async def _dry_run(self, timeout: float | None) -> jina_pb2.StatusProto:
         url = f"{self.url}/dry_run"
         try:
             reply = await self._connect().get("/dry_run", timeout=timeout)

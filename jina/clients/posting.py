@@ -17,6 +17,8 @@ import asyncio
 import logging
 import queue
 import threading
+import time
+import warnings
 from abc import ABC, abstractmethod
 from collections import deque
 from collections.abc import Iterator
@@ -24,9 +26,11 @@ from typing import Any, ClassVar, Protocol, TypeVar
 
 from jina.clients.hosts import Address
 from jina.clients.inputs import InputType, build_requests
+from jina.clients.profiling import latency_report, print_report
+from jina.clients.response import Response
 from jina.clients.results import Callback, ResultCollector
 from jina.clients.transport import ClientTransport
-from jina.documents import DocumentArray
+from jina.documents import Document, DocumentArray
 from jina.excepts import BadClient, BadServer, RequestTooLarge
 from jina.proto import jina_pb2
 
@@ -148,6 +152,13 @@ def _failed(collector: ResultCollector, error: BaseException) -> None:
     collector.fail(error)
 
 
+def _profile(response: Response, roundtrip_ms: float, show_table: bool) -> dict[str, float]:
+    report = latency_report(response.routes, roundtrip_ms)
+    if show_table:
+        print_report(report)
+    return report
+
+
 def _collector(
     on_done: Callback, on_error: Callback, on_always: Callback, return_responses: bool, continue_on_error: bool
 ) -> ResultCollector:
@@ -158,6 +169,39 @@ def _collector(
         return_responses=return_responses,
         continue_on_error=continue_on_error,
     )
+
+
+def _shortcut(endpoint: str):
+    """Jina's CRUD shortcut: `client.index(inputs, ...)` is `client.post('/index', inputs, ...)`."""
+
+    def shortcut(self, inputs: InputType = None, *args: Any, **kwargs: Any):
+        return self.post(endpoint, inputs, *args, **kwargs)
+
+    shortcut.__name__ = shortcut.__qualname__ = endpoint.strip("/")
+    shortcut.__doc__ = f"`post({endpoint!r}, inputs, ...)` (on an asyncio client, an async generator as post() is)."
+    return shortcut
+
+
+def _deprecated_dry_run() -> None:
+    # Jina's wording: dry_run() is is_flow_ready() under its old name
+    warnings.warn(
+        "`dry_run` is renamed to `is_flow_ready` with the same usage, please use the latter instead",
+        DeprecationWarning,
+        stacklevel=3,
+    )
+
+
+def _readiness(status: jina_pb2.StatusProto) -> tuple[bool, str]:
+    if status.code == jina_pb2.StatusProto.SUCCESS:
+        return True, "the Flow is ready"
+    return False, f"not ready: {status.description or status.exception.name or 'the dry run failed'}"
+
+
+def _logged(url: str, ready: bool, why: str) -> bool:
+    # Jina logs why a Flow is not ready (as an error); here at INFO, as readiness is often polled
+    if not ready:
+        _logger.info("the Flow at %s: %s", url, why)
+    return ready
 
 
 _Client = TypeVar("_Client", bound="PostingClient")
@@ -188,6 +232,11 @@ class BaseClient:
     def url(self) -> str:
         return f"{self.scheme}{'s' if self.address.tls else ''}://{self.address.target}"
 
+    index = _shortcut("/index")
+    search = _shortcut("/search")
+    update = _shortcut("/update")
+    delete = _shortcut("/delete")
+
     def _window(self, prefetch: int | None) -> int:
         """How many requests one post() keeps in flight: its own prefetch, the client's, or the default."""
         return prefetch or self.prefetch or DEFAULT_WINDOW
@@ -212,7 +261,7 @@ class PostingClient(BaseClient, ABC):
         """The connection for the next post(): the open one, or a new one when there is none or it broke."""
 
     @abstractmethod
-    def dry_run(self, timeout: float | None = 5.0) -> jina_pb2.StatusProto:
+    def _dry_run(self, timeout: float | None) -> jina_pb2.StatusProto:
         """The Flow's answer to an empty request through all of it; FAILURES when there is none."""
 
     @abstractmethod
@@ -222,16 +271,16 @@ class PostingClient(BaseClient, ABC):
         self,
         on: str = "/",
         inputs: InputType = None,
-        parameters: dict[str, Any] | None = None,
-        request_size: int = 100,
-        target_executor: str | None = None,
         on_done: Callback = None,
         on_error: Callback = None,
         on_always: Callback = None,
+        parameters: dict[str, Any] | None = None,
+        target_executor: str | None = None,
+        request_size: int = 100,
+        continue_on_error: bool = False,
         return_responses: bool = False,
         results_in_order: bool = False,
         prefetch: int | None = None,
-        continue_on_error: bool = False,
         **_ignored: Any,
     ) -> DocumentArray | list | None:
         """Send documents to endpoint `on` of the Flow and return what came back (see Jina's post())."""
@@ -280,12 +329,28 @@ class PostingClient(BaseClient, ABC):
             if flight.in_flight:
                 connection.forget(list(flight.in_flight))
 
-    def is_flow_ready(self, timeout: float | None = 5.0) -> bool:
-        """True when the gateway and every executor behind it answer."""
+    def readiness(self, timeout: float | None = 5.0) -> tuple[bool, str]:
+        """(ready?, why): what is_flow_ready() answers, with what the gateway said or what failed."""
         try:
-            return self.dry_run(timeout).code == jina_pb2.StatusProto.SUCCESS
-        except FAILURES:
-            return False
+            return _readiness(self._dry_run(timeout))
+        except FAILURES as err:
+            return False, str(err)
+
+    def is_flow_ready(self, timeout: float | None = 5.0, **_ignored: Any) -> bool:
+        """True when the gateway and every executor behind it answer an empty request (Jina's dry run)."""
+        return _logged(self.url, *self.readiness(timeout))
+
+    def dry_run(self, timeout: float | None = 5.0, **kwargs: Any) -> bool:
+        """Jina's old name of is_flow_ready() (a DeprecationWarning, as in Jina)."""
+        _deprecated_dry_run()
+        return self.is_flow_ready(timeout, **kwargs)
+
+    def profiling(self, show_table: bool = True) -> dict[str, float]:
+        """Send one empty Document to '/' and report where its time went, in ms (see jina.clients.profiling)."""
+        start = time.perf_counter()
+        responses = self.post("/", Document(), return_responses=True)
+        roundtrip = (time.perf_counter() - start) * 1000
+        return _profile(responses[0], roundtrip, show_table)
 
     def __enter__(self: _Client) -> _Client:
         return self
@@ -302,7 +367,7 @@ class AsyncPostingClient(BaseClient, ABC):
         """The connection for the next post(), in the running event loop (a new loop needs a new one)."""
 
     @abstractmethod
-    async def dry_run(self, timeout: float | None = 5.0) -> jina_pb2.StatusProto: ...
+    async def _dry_run(self, timeout: float | None) -> jina_pb2.StatusProto: ...
 
     @abstractmethod
     async def close(self) -> None: ...
@@ -311,16 +376,16 @@ class AsyncPostingClient(BaseClient, ABC):
         self,
         on: str = "/",
         inputs: InputType = None,
-        parameters: dict[str, Any] | None = None,
-        request_size: int = 100,
-        target_executor: str | None = None,
         on_done: Callback = None,
         on_error: Callback = None,
         on_always: Callback = None,
+        parameters: dict[str, Any] | None = None,
+        target_executor: str | None = None,
+        request_size: int = 100,
+        continue_on_error: bool = False,
         return_responses: bool = False,
         results_in_order: bool = False,
         prefetch: int | None = None,
-        continue_on_error: bool = False,
         **_ignored: Any,
     ):
         """Yield, per response, its DocumentArray (or the Response with `return_responses=True`)."""
@@ -359,12 +424,29 @@ class AsyncPostingClient(BaseClient, ABC):
             if flight.in_flight:
                 connection.forget(list(flight.in_flight))
 
-    async def is_flow_ready(self, timeout: float | None = 5.0) -> bool:
-        """True when the gateway and every executor behind it answer."""
+    async def readiness(self, timeout: float | None = 5.0) -> tuple[bool, str]:
+        """(ready?, why): what is_flow_ready() answers, with what the gateway said or what failed."""
         try:
-            return (await self.dry_run(timeout)).code == jina_pb2.StatusProto.SUCCESS
-        except FAILURES:
-            return False
+            return _readiness(await self._dry_run(timeout))
+        except FAILURES as err:
+            return False, str(err)
+
+    async def is_flow_ready(self, timeout: float | None = 5.0, **_ignored: Any) -> bool:
+        """True when the gateway and every executor behind it answer an empty request (Jina's dry run)."""
+        return _logged(self.url, *(await self.readiness(timeout)))
+
+    async def dry_run(self, timeout: float | None = 5.0, **kwargs: Any) -> bool:
+        """Jina's old name of is_flow_ready() (a DeprecationWarning, as in Jina)."""
+        _deprecated_dry_run()
+        return await self.is_flow_ready(timeout, **kwargs)
+
+    async def profiling(self, show_table: bool = True) -> dict[str, float]:
+        """Send one empty Document to '/' and report where its time went, in ms (see jina.clients.profiling)."""
+        start = time.perf_counter()
+        async for response in self.post("/", Document(), return_responses=True):
+            roundtrip = (time.perf_counter() - start) * 1000
+            return _profile(response, roundtrip, show_table)
+        raise BadServer("the Flow answered the profiling request with nothing")
 
     async def __aenter__(self: _AsyncClient) -> _AsyncClient:
         return self

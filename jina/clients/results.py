@@ -18,7 +18,8 @@ _logger = logging.getLogger("jina.client")
 class ResultCollector:
     """Jina's semantics: `on_error` gets error responses (else they raise, or are only logged with
     `continue_on_error`); `on_done` gets successful ones; `on_always` gets all. post() returns the
-    documents (or Responses) only when neither `on_done` nor `on_always` is given."""
+    documents (or Responses) of every response, failed ones included, only when neither `on_done`
+    nor `on_always` is given."""
 
     def __init__(
         self,
@@ -52,9 +53,11 @@ class ResultCollector:
         if self._on_always is not None:
             self._call(self._on_always, response)
         if self.returns_results:
+            # as in Jina, a failed request that did not raise (on_error, continue_on_error) gives back
+            # the documents its error response carries: those it was sent with
             if self._return_responses:
                 self._responses.append(response)
-            elif not response.is_error:
+            else:
                 self._docs.extend(response.docs)
         return response
 

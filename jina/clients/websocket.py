@@ -174,7 +174,7 @@ class WebSocketClient(PostingClient):
                 self._sockets.append(_Socket(connection.__enter__(), url))
             return self._sockets[-1]
 
-    def dry_run(self, timeout: float | None = 5.0) -> jina_pb2.StatusProto:
+    def _dry_run(self, timeout: float | None) -> jina_pb2.StatusProto:
         """Jina's WebSocket `/dry_run`: an empty request through the whole Flow, answered with a status."""
         url = f"{self.url}/dry_run"
         try:
@@ -288,7 +288,7 @@ class AsyncWebSocketClient(AsyncPostingClient):
                 self._socket = _AsyncSocket(connection, url)
             return self._socket
 
-    async def dry_run(self, timeout: float | None = 5.0) -> jina_pb2.StatusProto:
+    async def _dry_run(self, timeout: float | None) -> jina_pb2.StatusProto:
         url = f"{self.url}/dry_run"
         try:
             async with async_connect(

@@ -72,6 +72,8 @@ class ContainerPlacement:
         return (f"{self.names[service.name]}:{container_port(service, service.port(port))}",)
 
     def file(self, ref: FileRef) -> str:
+        if ref.kind == "workspace":
+            return ref.path  # a directory inside the container (mount a volume there to keep it)
         if ref.kind in self._tls_paths:
             return self._tls_paths[ref.kind]
         return self.context.code_file(ref)

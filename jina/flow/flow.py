@@ -8,17 +8,40 @@ import signal
 import tempfile
 import threading
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
-from jina import logs
+from jina import logs, registry
 from jina.clients.hosts import normalize_protocol
 from jina.excepts import BadConfig
-from jina.executor import Executor
 from jina.flow import launcher, local, yaml_config
-from jina.flow.options import ADD_OPTIONS, BRIDGE_OPTIONS, check_names, normalize_flow_options
+from jina.flow.executor_options import (
+    check_batching,
+    check_mapping,
+    check_polling,
+    external_addresses,
+    local_port,
+    positive_int,
+)
+from jina.flow.options import (
+    ADD_OPTIONS,
+    BRIDGE_OPTIONS,
+    IGNORED_ADD_OPTIONS,
+    check_names,
+    coerce_bool,
+    normalize_flow_options,
+)
 from jina.flow.ports import free_port
-from jina.flow.spec import STOP_GRACE, ExecutorConfig, FlowSpec, Transport, build_spec, check_topology
-from jina.serve.net import port_is_free
+from jina.flow.spec import (
+    STOP_GRACE,
+    ExecutorConfig,
+    FlowSpec,
+    Transport,
+    build_spec,
+    check_topology,
+    hanging_executors,
+)
+from jina.serve.net import port_is_free, private_address
 from jina.serve.tls import check_tls_pair
 
 _logger = logging.getLogger("jina.flow")
@@ -48,6 +71,37 @@ def _assign_ports(protocols: list[str], port: Any) -> dict[str, int | None]:
     return ports
 
 
+_YAML_SUFFIXES = (".yml", ".yaml")
+
+
+def _resolve_uses(uses: Any, py_modules: Any, name: str) -> Any:
+    """A class, or a string the executor process resolves; a bare class name with no `py_modules`
+    is an Executor subclass defined in this program (Jina keeps a registry of them)."""
+    if uses is None:
+        return None
+    if not isinstance(uses, str):
+        if not registry.is_executor_class(uses):
+            raise BadConfig(f"uses={uses!r} is not an Executor subclass (nor a 'module.Class' string)")
+        return uses
+    bare = not any(c in uses for c in ".:/") and not uses.endswith(_YAML_SUFFIXES)
+    if not bare or py_modules or uses in ("Executor", "BaseExecutor"):
+        return uses
+    if uses.startswith(("jinahub", "jinaai", "docker")):
+        return uses  # the executor process explains why these are not served
+    found = registry.registered(uses)
+    if found is None:
+        raise BadConfig(
+            f"executor {name!r}: uses={uses!r}: no Executor subclass named {uses!r} is defined in this program; "
+            "give 'module.Class', an Executor YAML file, or the file defining it in py_modules"
+        )
+    return found
+
+
+def _seconds_or_forever(milliseconds: float) -> float | None:
+    """Jina's `timeout_ready` is in milliseconds, and -1 (any negative value) waits forever."""
+    return None if milliseconds is None or milliseconds < 0 else milliseconds / 1000
+
+
 class Flow:
     """Executors chained behind a gateway.
 
@@ -63,7 +117,7 @@ class Flow:
         host: str = "0.0.0.0",
         prefetch: int = 1000,
         timeout_send: int | None = None,
-        timeout_ready: float = 600.0,
+        timeout_ready: float = 600_000,
         **kwargs: Any,
     ):
         # options loaded from YAML arrive checked already (with file:line in their warnings)
@@ -78,6 +132,8 @@ class Flow:
         self.host = host
         self.prefetch = prefetch
         self.timeout_send = timeout_send
+        if not isinstance(timeout_ready, (int, float)) or isinstance(timeout_ready, bool):
+            raise BadConfig(f"timeout_ready is milliseconds (-1: wait forever), got {timeout_ready!r}")
         self.timeout_ready = timeout_ready
         self.debug = bool(kwargs.pop("debug", False))
         self.compression: str = kwargs.pop("compression", None) or "none"
@@ -124,24 +180,50 @@ class Flow:
         env: dict[str, Any] | None = None,
         **kwargs: Any,
     ) -> Flow:
-        """Add an Executor: a class, 'module.Class', 'Class' (with `py_modules`), an Executor YAML file,
-        or nothing (a pass-through Executor). `needs` names what it waits for (default: the Executor
-        added before it; several make a join); `replicas` runs that many processes of it."""
-        kwargs = check_names(kwargs, ADD_OPTIONS, "Flow.add()")
+        """Add an Executor: a class, 'module.Class', 'Class' (defined in this program or by `py_modules`),
+        an Executor YAML file, or nothing (a pass-through Executor). `needs` names what it waits for
+        (default: the Executor added before it; several make a join); `replicas` runs that many
+        processes of it, `shards` that many groups of replicas (`polling` says which get a request).
+        `host=..., port=..., external=True` adds an Executor that already runs elsewhere."""
+        kwargs = check_names(kwargs, ADD_OPTIONS | IGNORED_ADD_OPTIONS, "Flow.add()")
+        for ignored in IGNORED_ADD_OPTIONS:
+            kwargs.pop(ignored, None)
         if self._services:
             raise BadConfig("cannot add an Executor to a running Flow")
-        if uses is not None and not isinstance(uses, str):
-            if not (isinstance(uses, type) and issubclass(uses, Executor)):
-                raise BadConfig(f"uses={uses!r} is not an Executor subclass (nor a 'module.Class' string)")
-        if uses_with is not None and not isinstance(uses_with, dict):
-            raise BadConfig(f"uses_with must be a dict, got {type(uses_with).__name__}")
-        if not isinstance(replicas, int) or isinstance(replicas, bool) or replicas < 1:
-            raise BadConfig(f"replicas must be a positive integer, got {replicas!r}")
-        if env is not None and not isinstance(env, dict):
-            raise BadConfig(f"env must be a mapping of environment variables, got {type(env).__name__}")
         name = name or f"executor{len(self._executors)}"
         if any(e.name == name for e in self._executors) or name == "gateway":
             raise BadConfig(f"an Executor named {name!r} is already in this Flow")
+        uses = _resolve_uses(uses, py_modules, name)
+        if uses_with is not None and not isinstance(uses_with, dict):
+            raise BadConfig(f"uses_with must be a dict, got {type(uses_with).__name__}")
+        replicas = positive_int(replicas, "replicas", name)
+        shards = positive_int(kwargs.get("shards", 1), "shards", name)
+        if env is not None and not isinstance(env, dict):
+            raise BadConfig(f"env must be a mapping of environment variables, got {type(env).__name__}")
+        external = coerce_bool("external", kwargs.get("external", False), f"executor {name!r}: ")
+        hosts: tuple[str, ...] = ()
+        tls = False
+        if external:
+            local_only = {"uses": uses, "uses_with": uses_with, "py_modules": py_modules}
+            local_only.update({k: kwargs.get(k) for k in ("workspace", "uses_requests", "uses_dynamic_batching")})
+            given = sorted(k for k, v in local_only.items() if v) + (["shards"] if shards != 1 else [])
+            if replicas != 1:
+                raise BadConfig(f"executor {name!r} is external: give one host per replica instead of replicas=")
+            if given:
+                raise BadConfig(f"executor {name!r} is external (it runs elsewhere): {given} do not apply to it")
+            tls_given = kwargs.get("tls")
+            tls_flag = None if tls_given is None else coerce_bool("tls", tls_given, f"executor {name!r}: ")
+            hosts, tls = external_addresses(kwargs.get("host"), kwargs.get("port"), tls_flag, name)
+        elif kwargs.get("host") not in (None, "0.0.0.0", ["0.0.0.0"], "127.0.0.1", ["127.0.0.1"]):
+            raise BadConfig(
+                f"executor {name!r}: host={kwargs['host']!r} is where an executor that already runs is found; "
+                "add external=True (this Flow starts its own executors on this machine)"
+            )
+        elif kwargs.get("tls"):
+            raise BadConfig(f"executor {name!r}: tls=True is for an external executor (external=True, host=...)")
+        workspace = kwargs.get("workspace")
+        if workspace is not None and not isinstance(workspace, (str, os.PathLike)):
+            raise BadConfig(f"executor {name!r}: workspace must be a directory path, got {workspace!r}")
         self._executors.append(
             ExecutorConfig(
                 name=name,
@@ -151,10 +233,32 @@ class Flow:
                 replicas=replicas,
                 py_modules=tuple([py_modules] if isinstance(py_modules, str) else py_modules or ()),
                 env=dict(env or {}),
-                uses_metas=dict(kwargs.get("uses_metas") or {}),
+                uses_metas=check_mapping(kwargs.get("uses_metas"), "uses_metas", name),
+                uses_requests=check_mapping(kwargs.get("uses_requests"), "uses_requests", name),
+                uses_dynamic_batching=check_batching(kwargs.get("uses_dynamic_batching"), name),
+                shards=shards,
+                polling=check_polling(kwargs.get("polling", "ANY"), name),
+                workspace=str(workspace) if workspace is not None else None,
+                no_reduce=coerce_bool("no_reduce", kwargs.get("no_reduce", False), f"executor {name!r}: "),
+                external_hosts=hosts,
+                tls=tls,
+                port=None if external else local_port(kwargs.get("port"), name, replicas * shards),
             )
         )
         return self
+
+    def needs(self, needs: str | list[str], name: str = "joiner", *args: Any, **kwargs: Any) -> Flow:
+        """Add a join that waits for every Executor in `needs` (a pass-through unless `uses` is given)."""
+        if not needs or isinstance(needs, str):
+            raise BadConfig("needs(): give the list of Executors to wait for")
+        return self.add(*args, name=name, needs=list(needs), **kwargs)
+
+    def needs_all(self, name: str = "joiner", *args: Any, **kwargs: Any) -> Flow:
+        """Add a join that waits for every Executor nothing else waits for (the Flow's loose ends)."""
+        loose = hanging_executors(self._executors)
+        if not loose:
+            raise BadConfig("needs_all(): the Flow has no Executor to wait for")
+        return self.add(*args, name=name, needs=loose, **kwargs)
 
     def expose_endpoint(self, exec_endpoint: str, **options: Any) -> None:
         """Serve an Executor endpoint at its own HTTP route (`path`, `methods`, `summary`, `tags`...)."""
@@ -219,6 +323,8 @@ class Flow:
             timeout_send=self.timeout_send,
             bridge_options=bridge_options,
             debug=self.debug,
+            flow_env=self.options.get("env"),
+            workspace=self.options.get("workspace"),
             transport=Transport(
                 compression=self.compression,
                 ssl_certfile=self.ssl_certfile,
@@ -255,6 +361,9 @@ class Flow:
             for port in set(self._ports.values()):
                 if port is not None and not port_is_free(port, self.host):
                     raise BadConfig(f"port {port} is already in use; choose another Flow(port=...)")
+            for executor in self._executors:
+                if executor.port is not None and not port_is_free(executor.port, "127.0.0.1"):
+                    raise BadConfig(f"executor {executor.name!r}: port {executor.port} is already in use")
             check_topology(self._executors)
             check_tls_pair(self.ssl_certfile, self.ssl_keyfile)
             self._workdir = tempfile.TemporaryDirectory(prefix="jina-flow-")
@@ -264,7 +373,7 @@ class Flow:
                 self._gateway_port = processes.gateway_port
                 for service in self._services:
                     service.start()
-                launcher.wait_ready(self._services, self.timeout_ready)
+                launcher.wait_ready(self._services, _seconds_or_forever(self.timeout_ready))
             except BaseException:
                 self._stop_services()
                 raise
@@ -366,6 +475,82 @@ class Flow:
         if not self._services:
             raise BadConfig("the Flow is not running: use `with f:` or f.start() before f.post()")
         return self._get_client().post(on, inputs, **kwargs)
+
+    def index(self, inputs: Any = None, **kwargs: Any):
+        return self.post("/index", inputs, **kwargs)
+
+    def search(self, inputs: Any = None, **kwargs: Any):
+        return self.post("/search", inputs, **kwargs)
+
+    def update(self, inputs: Any = None, **kwargs: Any):
+        return self.post("/update", inputs, **kwargs)
+
+    def delete(self, inputs: Any = None, **kwargs: Any):
+        return self.post("/delete", inputs, **kwargs)
+
+    def profiling(self, show_table: bool = True) -> dict[str, float]:
+        """Per-hop timings (ms) of one request, as `Client.profiling()`."""
+        if not self._services:
+            raise BadConfig("the Flow is not running: use `with f:` or f.start() before f.profiling()")
+        return self._get_client().profiling(show_table=show_table)
+
+    def dry_run(self, timeout: float | None = 5.0) -> bool:
+        """Jina's old name of `is_flow_ready()` (deprecated there too)."""
+        if not self._services:
+            return False
+        return self._get_client().dry_run(timeout=timeout)
+
+    def is_flow_ready(self, timeout: float | None = 5.0) -> bool:
+        """True when the gateway answers and every executor it routes to does."""
+        if not self._services:
+            return False
+        return self._get_client().is_flow_ready(timeout=timeout)
+
+    # -- what it is ---------------------------------------------------------------------------
+
+    @property
+    def num_deployments(self) -> int:
+        """Executors plus the gateway, as Jina counts a built Flow's deployments."""
+        return len(self._executors) + 1
+
+    @property
+    def gateway_args(self) -> SimpleNamespace:
+        """The gateway's settings: protocol(s), port(s), host and the options given to it."""
+        ports = self.ports
+        return SimpleNamespace(
+            protocol=list(self.protocols),
+            port=[ports[p] for p in self.protocols],
+            host=self.host,
+            prefetch=self.prefetch,
+            timeout_send=self.timeout_send,
+            compression=self.compression,
+            ssl_certfile=self.ssl_certfile,
+            ssl_keyfile=self.ssl_keyfile,
+            **{k: v for k, v in self.options.items() if k in BRIDGE_OPTIONS},
+        )
+
+    @property
+    def address_private(self) -> str:
+        """This machine's address on its local network (found locally: no packet leaves the machine)."""
+        return private_address()
+
+    def plot(self, output: str | os.PathLike | None = None, vertical_layout: bool = False, **_jina: Any) -> Flow:
+        """Draw the Flow (executors, replicas, shards, needs) into `output` (.svg or .png), locally."""
+        from jina.flow.plot import PlotNode, write_plot
+
+        nodes = [
+            PlotNode(
+                name=e.name,
+                needs=tuple(e.needs),
+                replicas=e.replicas,
+                shards=e.shards,
+                external=e.external,
+                uses=e.uses if isinstance(e.uses, str) else getattr(e.uses, "__name__", ""),
+            )
+            for e in self._executors
+        ]
+        write_plot(nodes, output or "flow.svg", vertical=vertical_layout)
+        return self
 
     def __repr__(self) -> str:
         state = "running" if self._services else "stopped"

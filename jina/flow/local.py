@@ -24,7 +24,7 @@ class LocalPlacement:
     def bind(self, service: Service, port: Port, replica: int) -> tuple[str, int]:
         key = (service.name, port.name, replica)
         if key not in self._ports:
-            self._ports[key] = port.number if port.public and port.number else free_port()
+            self._ports[key] = port.number or free_port()
         return (self.host if port.public else "127.0.0.1"), self._ports[key]
 
     def reach(self, service: Service, port: str) -> tuple[str, ...]:
@@ -60,9 +60,15 @@ class Processes:
 
 
 def _process_names(service: Service) -> list[str]:
-    if service.role != EXECUTOR or service.replicas == 1:
+    """Jina's names: `name`, `name/rep-0`, `name/shard-0`, `name/shard-0/rep-0`."""
+    if service.role != EXECUTOR or service.executor is None:
         return [service.name]
-    return [f"{service.name}/rep-{i}" for i in range(service.replicas)]
+    base = service.executor.name
+    if service.shard_id is not None:
+        base = f"{base}/shard-{service.shard_id}"
+    if service.replicas == 1:
+        return [base]
+    return [f"{base}/rep-{i}" for i in range(service.replicas)]
 
 
 def _ready_port(service: Service, place: LocalPlacement, replica: int) -> int:

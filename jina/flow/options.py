@@ -12,20 +12,26 @@ from jina.serve.compression import compression_name
 
 _logger = logging.getLogger("jina.flow")
 
-# Flow options this version acts on (gateway and processes)
-FLOW_OPTIONS = {
+# the gateway process's options (what a YAML `gateway:` section may set, with the bridge's)
+_GATEWAY_PROCESS_OPTIONS = {
     "protocol",
     "port",
     "host",
     "prefetch",
     "timeout_send",
     "timeout_ready",
-    "name",
-    "debug",
     "compression",
     "ssl_certfile",
     "ssl_keyfile",
+}
+# Flow options this version acts on (gateway and processes)
+FLOW_OPTIONS = _GATEWAY_PROCESS_OPTIONS | {
+    "name",
+    "debug",
     "max_message_bytes",
+    # given to every executor (each executor's own `env` / `workspace` wins)
+    "env",
+    "workspace",
 }
 # options handed to the HTTP/WebSocket bridge
 BRIDGE_OPTIONS = {
@@ -39,8 +45,34 @@ BRIDGE_OPTIONS = {
     "expose_graphql_endpoint",
 }
 ALL_FLOW_OPTIONS = FLOW_OPTIONS | BRIDGE_OPTIONS
+#: Flow options that are the gateway's (and its bridge's): what a YAML `gateway:` section may set
+GATEWAY_OPTIONS = _GATEWAY_PROCESS_OPTIONS | BRIDGE_OPTIONS
 
-ADD_OPTIONS = {"uses", "name", "uses_with", "needs", "replicas", "py_modules", "env", "uses_metas", "when"}
+ADD_OPTIONS = {
+    "uses",
+    "name",
+    "uses_with",
+    "needs",
+    "replicas",
+    "py_modules",
+    "env",
+    "uses_metas",
+    "uses_requests",
+    "uses_dynamic_batching",
+    "when",
+    "shards",
+    "polling",
+    "workspace",
+    "no_reduce",
+    # an executor running outside the Flow: host (and port) of each replica
+    "host",
+    "port",
+    "external",
+    "tls",
+}
+# options real Jina writes into every executor of a saved Flow YAML that have no effect here:
+# accepted so such a file loads, and left out when this project saves one
+IGNORED_ADD_OPTIONS = {"port_monitoring", "cors"}
 
 # misspellings met in Jina's own documentation, accepted with a warning naming the right one
 ALIASES = {"expose_graphql_endpont": "expose_graphql_endpoint"}
@@ -97,6 +129,9 @@ def normalize_flow_options(options: dict[str, Any], where: Any = "") -> dict[str
             options["compression"] = compression_name(options["compression"])
         except ValueError as exc:
             raise BadConfig(f"{locate('compression')}{exc}") from None
+    env = options.get("env")
+    if env is not None and not isinstance(env, dict):
+        raise BadConfig(f"{locate('env')}env must be a mapping of environment variables, got {type(env).__name__}")
     limit = options.get("max_message_bytes")
     if limit is not None and (not isinstance(limit, int) or isinstance(limit, bool) or limit < 1024):
         raise BadConfig(f"{locate('max_message_bytes')}max_message_bytes must be a number of bytes >= 1024")

@@ -44,6 +44,29 @@ class ExecutorConfig:
     py_modules: tuple[str, ...] = ()
     env: dict[str, str] = field(default_factory=dict)
     uses_metas: dict[str, Any] = field(default_factory=dict)
+    #: endpoint → method name, replacing the `@requests` bindings it names (Jina's `uses_requests`)
+    uses_requests: dict[str, str] = field(default_factory=dict)
+    #: endpoint → {"preferred_batch_size": N, "timeout": ms} (Jina's `uses_dynamic_batching`)
+    uses_dynamic_batching: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: separate groups of replicas, each holding part of the data (Jina's shards)
+    shards: int = 1
+    #: which shards a request goes to: "ANY" (one), "ALL" (every one, answers reduced), or
+    #: {endpoint: "ANY"|"ALL", "*": default}
+    polling: str | dict[str, str] = "ANY"
+    #: the root of the executor's workspace (`self.workspace` is `<workspace>/<name>/<shard>`)
+    workspace: str | None = None
+    #: a join hands the executor every branch unmerged (docs_matrix / docs_map), as Jina's no_reduce
+    no_reduce: bool = False
+    #: "host:port" of each replica of an executor that runs outside the Flow (external=True)
+    external_hosts: tuple[str, ...] = ()
+    #: dial the external executor over TLS (grpcs:// or tls=True)
+    tls: bool = False
+    #: the port of a local executor, when the user fixed it (one process only)
+    port: int | None = None
+
+    @property
+    def external(self) -> bool:
+        return bool(self.external_hosts)
 
 
 @dataclass(frozen=True)
@@ -93,7 +116,7 @@ class FileRef:
     """A file on this machine that a service reads: executor code, an executor YAML, TLS material."""
 
     path: str
-    #: "code", "tls_cert" or "tls_key"
+    #: "code", "tls_cert", "tls_key" or "workspace" (a directory the executor writes)
     kind: str
 
 
@@ -110,6 +133,8 @@ class Service:
     files: tuple[FileRef, ...] = ()
     #: the executor it hosts (executor services)
     executor: ExecutorConfig | None = None
+    #: which shard of its executor it is (None: the executor is not sharded)
+    shard_id: int | None = None
     #: flags of its entry point that do not depend on the placement
     options: Mapping[str, Any] = field(default_factory=dict)
 
@@ -159,6 +184,12 @@ class FlowSpec:
     transport: Transport
     #: the gateway's routing: executor names and their needs (addresses filled in per placement)
     topology: Topology
+    #: every executor of the Flow as `add()` recorded it, external ones included
+    executor_configs: tuple[ExecutorConfig, ...] = ()
+
+    def shards_of(self, name: str) -> tuple[Service, ...]:
+        """The services of one executor: one, or one per shard (none for an external executor)."""
+        return tuple(s for s in self.executors if s.executor is not None and s.executor.name == name)
 
     def service(self, name: str) -> Service:
         for service in self.services:
@@ -190,6 +221,26 @@ def check_topology(executors: Sequence[ExecutorConfig]) -> Topology:
         raise BadConfig(str(exc)) from None
 
 
+def hanging_executors(executors: Sequence[ExecutorConfig]) -> list[str]:
+    """The executors no other executor waits for (a Flow's loose ends), in the order they were added."""
+    topology = check_topology(executors)
+    return [e.name for e in executors if topology.consumers(e.name) == 0]
+
+
+def shard_service_name(executor: str, shard: int) -> str:
+    return f"{executor}-shard-{shard}"
+
+
+def join_mode(executor: ExecutorConfig, needs: tuple[str, ...]) -> str:
+    """How the gateway hands a join its branches (see the topology's `join`): Flow-started executors get
+    the gateway's merge and every branch (docs_matrix / docs_map); external ones the merge only."""
+    if len(needs) < 2:
+        return "merge"
+    if executor.no_reduce:
+        return "parts"
+    return "merge" if executor.external else "merge+parts"
+
+
 def _code_files(executor: ExecutorConfig) -> tuple[FileRef, ...]:
     files = [FileRef(m, "code") for m in executor.py_modules if m.endswith(".py")]
     if isinstance(executor.uses, str) and executor.uses.endswith((".yml", ".yaml")):
@@ -213,31 +264,53 @@ def build_spec(
     bridge_options: Mapping[str, Any],
     debug: bool,
     transport: Transport | None = None,
+    flow_env: Mapping[str, Any] | None = None,
+    workspace: str | None = None,
 ) -> FlowSpec:
-    """The services of a Flow; `ports` maps each protocol to its public port (None: not fixed)."""
+    """The services of a Flow; `ports` maps each protocol to its public port (None: not fixed);
+    `flow_env` and `workspace` apply to every executor (their own win)."""
     transport = transport or Transport()
     topology = check_topology(executors)
     shared_env = transport.env()
     common = {"grace": STOP_GRACE, "compression": transport.compression}
     services: list[Service] = []
+    taken = {e.name for e in executors}
     for executor in executors:
-        services.append(
-            Service(
-                name=executor.name,
-                role=EXECUTOR,
-                ports=(Port("grpc"),),
-                health=HealthCheck("grpc", "grpc"),
-                replicas=executor.replicas,
-                env={**shared_env, **{k: str(v) for k, v in executor.env.items()}},
-                files=_code_files(executor),
-                executor=executor,
-                options={
-                    "uses_with": json.dumps(executor.uses_with) if executor.uses_with else None,
-                    "debug": debug,
-                    **common,
-                },
+        if executor.external:
+            continue
+        env = {**shared_env, **{k: str(v) for k, v in {**(flow_env or {}), **executor.env}.items()}}
+        options = {
+            "uses_with": _json(executor.uses_with),
+            "uses_metas": _json(executor.uses_metas),
+            "uses_requests": _json(executor.uses_requests),
+            "uses_dynamic_batching": _json(executor.uses_dynamic_batching),
+            "workspace": executor.workspace or workspace,
+            "no_reduce": join_mode(executor, topology.needs(executor.name)) == "parts",
+            "join_parts": join_mode(executor, topology.needs(executor.name)) == "merge+parts",
+            "debug": debug,
+            **common,
+        }
+        sharded = executor.shards > 1
+        for shard in range(executor.shards):
+            name = shard_service_name(executor.name, shard) if sharded else executor.name
+            if sharded and name in taken:
+                raise BadConfig(
+                    f"executor {name!r} clashes with shard {shard} of executor {executor.name!r}; rename it"
+                )
+            services.append(
+                Service(
+                    name=name,
+                    role=EXECUTOR,
+                    ports=(Port("grpc", number=executor.port),),
+                    health=HealthCheck("grpc", "grpc"),
+                    replicas=executor.replicas,
+                    env=env,
+                    files=_code_files(executor),
+                    executor=executor,
+                    shard_id=shard if sharded else None,
+                    options=options,
+                )
             )
-        )
     public_grpc = "grpc" in protocols
     gateway_ports = (Port("grpc", public=True, number=ports.get("grpc")),) if public_grpc else ()
     services.append(
@@ -247,7 +320,7 @@ def build_spec(
             ports=(*gateway_ports, Port("internal")),
             # the internal port is plaintext even when the public one speaks TLS
             health=HealthCheck("grpc", "internal"),
-            needs=tuple(e.name for e in executors),
+            needs=tuple(s.name for s in services),
             env=shared_env,
             files=_tls_files(transport) if public_grpc else (),
             options={"prefetch": prefetch, "timeout_send": timeout_send or None, **common},
@@ -272,7 +345,17 @@ def build_spec(
                 options={"config": config},
             )
         )
-    return FlowSpec(services=tuple(services), protocols=tuple(protocols), transport=transport, topology=topology)
+    return FlowSpec(
+        services=tuple(services),
+        protocols=tuple(protocols),
+        transport=transport,
+        topology=topology,
+        executor_configs=tuple(executors),
+    )
+
+
+def _json(value: Mapping[str, Any]) -> str | None:
+    return json.dumps(value) if value else None
 
 
 # -- command lines ----------------------------------------------------------------------------
@@ -296,16 +379,23 @@ def _executor_args(spec: FlowSpec, service: Service, place: Placement, replica: 
     assert executor is not None
     host, port = place.bind(service, service.port("grpc"), replica or 0)
     several = service.replicas > 1
+    options = service.options
+    workspace = options["workspace"]
     argv = flags(
-        name=service.name,
+        name=executor.name,
         host=host,
         port=port,
         uses=place.uses(executor),
-        **{k: service.options[k] for k in ("uses_with", "debug")},
-        replicas=service.replicas if several else None,
-        replica_id=replica if several else None,
+        **{k: options[k] for k in ("uses_with", "uses_metas", "uses_requests", "uses_dynamic_batching")},
+        workspace=place.file(FileRef(workspace, "workspace")) if workspace else None,
+        **{k: options[k] for k in ("no_reduce", "join_parts", "debug")},
+        # Jina names each local replica `name/rep-i` (also the only one): its runtime_args.name
+        replicas=service.replicas if several or place.per_replica else None,
+        replica_id=replica if place.per_replica else None,
+        shards=executor.shards if service.shard_id is not None else None,
+        shard_id=service.shard_id,
         log_level=place.log_level(),
-        **{k: service.options[k] for k in ("grace", "compression")},
+        **{k: options[k] for k in ("grace", "compression")},
     )
     if executor.py_modules:
         argv += ["--py-modules", *(_module_path(m, place) for m in executor.py_modules)]
@@ -318,8 +408,24 @@ def _module_path(module: str, place: Placement) -> str:
 
 def gateway_topology(spec: FlowSpec, place: Placement) -> Topology:
     """The executor graph with the addresses the gateway dials under this placement."""
-    nodes = tuple(ExecutorNode(s.name, place.reach(s, "grpc"), spec.topology.needs(s.name)) for s in spec.executors)
-    return Topology(nodes)
+    nodes = []
+    for executor in spec.executor_configs:
+        needs = spec.topology.needs(executor.name)
+        node: dict[str, Any] = {"name": executor.name, "needs": list(needs)}
+        if executor.external:
+            node.update(addresses=list(executor.external_hosts), tls=executor.tls, external=True)
+        else:
+            shards = [list(place.reach(s, "grpc")) for s in spec.shards_of(executor.name)]
+            node["addresses"] = [address for shard in shards for address in shard]
+            if executor.shards > 1:
+                node["shards"] = shards
+        if executor.polling != "ANY":
+            node["polling"] = executor.polling
+        mode = join_mode(executor, needs)
+        if mode != "merge":
+            node["join"] = mode
+        nodes.append(node)
+    return Topology.from_json(json.dumps({"executors": nodes}))
 
 
 def _gateway_args(spec: FlowSpec, service: Service, place: Placement, replica: int | None) -> list[str]:
@@ -334,7 +440,7 @@ def _gateway_args(spec: FlowSpec, service: Service, place: Placement, replica: i
         internal_host=internal_host if internal_host != "127.0.0.1" else None,
         internal_port=internal_port,
         **{k: service.options[k] for k in ("prefetch", "timeout_send")},
-        topology=gateway_topology(spec, place).to_json() if spec.executors else None,
+        topology=gateway_topology(spec, place).to_json() if spec.executor_configs else None,
         ssl_certfile=place.file(cert) if cert else None,
         ssl_keyfile=place.file(key) if key else None,
         log_level=place.log_level(),

@@ -9,13 +9,15 @@ from collections.abc import Callable
 
 from jina.serve.process import ParentPipes, add_parent_arguments
 from jina.serve.service import GrpcService
+from jina.serve.tls import read_tls_files
 
 
 def add_common_arguments(
-    parser: argparse.ArgumentParser, *, default_port: int | None, port_help: str | None = None
+    parser: argparse.ArgumentParser, *, default_port: int | None, port_help: str | None = None, tls: bool = False
 ) -> None:
     """`default_port=None` leaves `--port` None when it is not given, for the caller to decide
-    (then say the default in `port_help`)."""
+    (then say the default in `port_help`). `tls=True` adds --ssl-certfile/--ssl-keyfile (the
+    service must then pass `tls_files(args)` to its GrpcService)."""
     parser.add_argument("--host", default="0.0.0.0", help="address to bind (default: %(default)s)")
     parser.add_argument(
         "--port",
@@ -38,7 +40,15 @@ def add_common_arguments(
     parser.add_argument(
         "--log-level", default=None, help="DEBUG, INFO, WARNING or ERROR (default: JINA_LOG_LEVEL or INFO)"
     )
+    if tls:
+        parser.add_argument("--ssl-certfile", default=None, help="serve gRPC over TLS with this certificate (PEM)")
+        parser.add_argument("--ssl-keyfile", default=None, help="the private key (PEM) of --ssl-certfile")
     add_parent_arguments(parser)
+
+
+def tls_files(args: argparse.Namespace) -> tuple[bytes, bytes] | None:
+    """GrpcService's `tls` from --ssl-certfile/--ssl-keyfile (None: plaintext); a bad pair is a BadConfig."""
+    return read_tls_files(args.ssl_certfile, args.ssl_keyfile)
 
 
 def run_service(build: Callable[[], GrpcService], parent: ParentPipes) -> int:

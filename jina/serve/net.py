@@ -52,3 +52,30 @@ async def wait_listening(address: str, timeout: float, interval: float = 0.02) -
             continue
         writer.close()
         return True
+
+
+def private_address() -> str:
+    """An IPv4 address of this machine on a local network, found without sending anything: the first
+    non-loopback address of an interface, else what the host name resolves to, else 127.0.0.1."""
+    try:
+        import fcntl
+        import struct
+
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+            for _index, name in socket.if_nameindex():
+                try:
+                    packed = fcntl.ioctl(probe.fileno(), 0x8915, struct.pack("256s", name.encode()[:15]))  # SIOCGIFADDR
+                except OSError:
+                    continue  # no IPv4 address on it
+                address = socket.inet_ntoa(packed[20:24])
+                if not address.startswith("127."):
+                    return address
+    except (ImportError, OSError):
+        pass
+    try:
+        for *_, sockaddr in socket.getaddrinfo(socket.gethostname(), None, socket.AF_INET):
+            if not str(sockaddr[0]).startswith("127."):
+                return str(sockaddr[0])
+    except OSError:
+        pass
+    return "127.0.0.1"

@@ -40,32 +40,35 @@ class ExecutorServicer:
         self._drain = Drain()
 
     def drain(self) -> None:
-        """Stop reading new requests from open streams; they end once in-flight ones are answered."""
+        """Stop reading new requests from open streams; they end once in-flight ones are answered
+        (waiting batches run at once rather than after their timeout)."""
         self._drain.start()
+        self._processor.flush_batches()
 
-    async def _process(self, request: jina_pb2.DataRequestProto, context) -> jina_pb2.DataRequestProto:
-        if request.header.exec_endpoint == DRY_RUN_ENDPOINT:
-            request.routes.add(executor=self._processor.name)
-            return request
-        response = await self._processor.process(request)
+    async def _process(self, requests: list[jina_pb2.DataRequestProto], context) -> jina_pb2.DataRequestProto:
+        if requests[0].header.exec_endpoint == DRY_RUN_ENDPOINT:
+            requests[0].routes.add(executor=self._processor.name)
+            return requests[0]
+        response = await self._processor.process_parts(requests)
         if response.header.status.code == jina_pb2.StatusProto.ERROR and context is not None:
             # what Jina's executors do; Jina's gateway reads it to mark the route's status
             context.set_trailing_metadata((ERROR_TRAILER,))
         return response
 
     async def process_single_data(self, request, context):
-        return await self._process(request, context)
+        return await self._process([request], context)
 
     async def process_data(self, request: jina_pb2.DataRequestListProto, context):
+        """A list of requests: the parts of a join (handled by the processor's join mode)."""
         if not request.requests:
             await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "process_data needs at least one request")
-        return await self._process(self._processor.merge_parts(list(request.requests)), context)
+        return await self._process(list(request.requests), context)
 
     async def Call(self, request_iterator, context):  # noqa: N802 (the RPC's name)
         in_order, prefetch = stream_options(context.invocation_metadata(), default_prefetch=0)
 
         async def handle(request):
-            return await self._process(request, None)
+            return await self._process([request], None)
 
         async for response in serve_stream(
             request_iterator, handle, prefetch=prefetch, in_order=in_order, drain=self._drain

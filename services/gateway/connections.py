@@ -1,17 +1,17 @@
-"""Persistent gRPC channels from the gateway to each executor replica."""
+"""Persistent gRPC channels from the gateway to each executor replica (plaintext, or TLS with the system roots)."""
 
 from __future__ import annotations
 
 import asyncio
 import itertools
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 import grpc
 from google.protobuf import empty_pb2
 from grpc_health.v1 import health_pb2
 from jina_mesh.services.gateway.discovery import Resolver, resolve_all, split_address
-from jina_mesh.services.gateway.passthrough_pb2 import PassthroughRequest
+from jina_mesh.services.gateway.passthrough_pb2 import PassthroughRequest, PassthroughRequestList
 from jina_mesh.services.gateway.replica_set import DEFAULT_RESOLVE_INTERVAL, ReplicaSet
 
 from jina.executor import DEFAULT_ENDPOINT_PUBLIC
@@ -20,7 +20,7 @@ from jina.serve.multiplex import CallMultiplexer, StreamBroken, failure_of
 from jina.serve.net import wait_listening
 from jina.serve.options import channel_options
 from jina.topology import ExecutorNode
-from jina.wire import ENDPOINT_DISCOVERY, HEALTH_CHECK, PROCESS_SINGLE_DATA, STATUS
+from jina.wire import ENDPOINT_DISCOVERY, HEALTH_CHECK, PROCESS_DATA, PROCESS_SINGLE_DATA, STATUS
 
 #: gRPC codes after which the same request may be sent again (it never reached the Executor)
 RETRYABLE = frozenset({grpc.StatusCode.UNAVAILABLE})
@@ -41,33 +41,66 @@ class HopError(Exception):
         self.details = details
 
 
+def describe(executor: str, shard: int | None = None) -> str:
+    """How messages name an executor, or one shard of it."""
+    return f"executor {executor!r}" if shard is None else f"executor {executor!r} shard {shard}"
+
+
 class ExecutorUnreachable(Exception):
     """A call to an executor failed at the gRPC level (not inside the Executor)."""
 
-    def __init__(self, executor: str, address: str, code: grpc.StatusCode, details: str, timeout: float | None = None):
+    def __init__(
+        self,
+        executor: str,
+        address: str,
+        code: grpc.StatusCode,
+        details: str,
+        timeout: float | None = None,
+        shard: int | None = None,
+    ):
+        who = describe(executor, shard)
         if code == grpc.StatusCode.DEADLINE_EXCEEDED and timeout is not None:
             message = (
-                f"executor {executor!r} at {address} did not answer within timeout_send={timeout * 1000:.0f} ms; "
+                f"{who} at {address} did not answer within timeout_send={timeout * 1000:.0f} ms; "
                 "raise timeout_send (Flow(timeout_send=...) or the YAML `with:` block) if it needs longer"
             )
         else:
-            message = f"executor {executor!r} at {address}: {code.name}: {details}"
+            message = f"{who} at {address}: {code.name}: {details}"
         super().__init__(message)
         self.executor = executor
+        self.shard = shard
         self.address = address
         self.code = code
         self.details = details
 
 
+#: what one call to an executor carries: one request, or the parts of a join (process_data)
+Outgoing = PassthroughRequest | PassthroughRequestList
+
+
+def open_channel(address: str, compression: grpc.Compression | None, tls: bool) -> grpc.aio.Channel:
+    """A channel to an executor; with `tls`, verified against the system roots (gRPC reads
+    GRPC_DEFAULT_SSL_ROOTS_FILE_PATH first, so a private CA is given there)."""
+    if tls:
+        credentials = grpc.ssl_channel_credentials()
+        return grpc.aio.secure_channel(address, credentials, options=channel_options(), compression=compression)
+    return grpc.aio.insecure_channel(address, options=channel_options(), compression=compression)
+
+
 class ReplicaConnection:
     """One channel to one executor replica, with raw-bytes stubs (documents are never decoded)."""
 
-    def __init__(self, address: str, compression: grpc.Compression | None = None):
+    def __init__(self, address: str, compression: grpc.Compression | None = None, tls: bool = False):
         self.address = address
-        self.channel = grpc.aio.insecure_channel(address, options=channel_options(), compression=compression)
+        self.channel = open_channel(address, compression, tls)
         self.process = self.channel.unary_unary(
             PROCESS_SINGLE_DATA,
             request_serializer=PassthroughRequest.SerializeToString,
+            response_deserializer=PassthroughRequest.FromString,
+        )
+        self.process_parts = self.channel.unary_unary(
+            PROCESS_DATA,
+            request_serializer=PassthroughRequestList.SerializeToString,
             response_deserializer=PassthroughRequest.FromString,
         )
         self.discover = self.channel.unary_unary(
@@ -97,8 +130,9 @@ class ReplicaConnection:
         self.down_until = 0.0
         self._closed = False
 
-    async def send(self, request: PassthroughRequest, timeout: float | None) -> PassthroughRequest:
-        """Over the shared stream when it can, else as a unary call; failures raise HopError."""
+    async def send(self, request: Outgoing, timeout: float | None) -> PassthroughRequest:
+        """Over the shared stream when it can, else as a unary call (the parts of a join always:
+        process_data); failures raise HopError."""
         self.in_flight += 1
         self._idle.clear()
         try:
@@ -108,8 +142,10 @@ class ReplicaConnection:
             if self.in_flight == 0:
                 self._idle.set()
 
-    async def _send(self, request: PassthroughRequest, timeout: float | None) -> PassthroughRequest:
+    async def _send(self, request: Outgoing, timeout: float | None) -> PassthroughRequest:
         try:
+            if isinstance(request, PassthroughRequestList):
+                return await self.process_parts(request, timeout=timeout)
             if request.ByteSize() <= STREAM_MAX_BYTES:
                 stream = self._stream
                 if stream is None or stream.broken is not None:
@@ -194,24 +230,32 @@ class ExecutorClient:
         node: ExecutorNode,
         compression: grpc.Compression | None = None,
         *,
+        shard: int | None = None,
         resolver: Resolver = resolve_all,
         resolve_interval: float = DEFAULT_RESOLVE_INTERVAL,
     ):
         self.name = node.name
+        #: which shard of the executor this group is (None: the executor is not sharded)
+        self.shard = shard
         #: the addresses as configured (names not resolved)
-        self.addresses = node.addresses
+        self.addresses = node.addresses if shard is None else node.groups[shard]
         self._replica_set: ReplicaSet[ReplicaConnection] = ReplicaSet(
-            node.addresses,
-            lambda address: ReplicaConnection(address, compression),
+            self.addresses,
+            lambda address: ReplicaConnection(address, compression, node.tls),
             resolver=resolver,
             resolve_interval=resolve_interval,
-            label=f"executor {node.name!r}",
+            label=describe(node.name, shard),
         )
         self._rotation = itertools.count()
         self._endpoints: frozenset[str] | None = None
         self._discovery: asyncio.Task | None = None
         #: told (name, reachable?) after each request: the gateway's readiness listens here
         self.on_reachability: Callable[[str, bool], None] | None = None
+
+    @property
+    def group(self) -> str:
+        """This group's name in readiness: the executor's, or `name/shard-N` (Jina's spelling)."""
+        return self.name if self.shard is None else f"{self.name}/shard-{self.shard}"
 
     @property
     def replicas(self) -> list[ReplicaConnection]:
@@ -239,9 +283,21 @@ class ExecutorClient:
 
     def _report(self, reachable: bool) -> None:
         if self.on_reachability is not None:
-            self.on_reachability(self.name, reachable)
+            self.on_reachability(self.group, reachable)
 
-    async def send(self, request: PassthroughRequest, timeout: float | None = None) -> PassthroughRequest:
+    def probes(self) -> dict[str, Callable[[float], Awaitable[bool | None]]]:
+        """The readiness groups behind this client and how to probe each."""
+        return {self.group: self.probe}
+
+    @property
+    def idle_score(self) -> tuple[bool, int]:
+        """How good a choice this group is for one more request now (lower is better): whether
+        every replica is passed over after a failure, then the fewest requests in flight."""
+        now = time.monotonic()
+        replicas = self.replicas
+        return (all(r.down_until > now for r in replicas), min((r.in_flight for r in replicas), default=0))
+
+    async def send(self, request: Outgoing, timeout: float | None = None) -> PassthroughRequest:
         if not self._replica_set.started:
             await self.start()
         tried: set[ReplicaConnection] = set()
@@ -258,14 +314,18 @@ class ExecutorClient:
                     tried.add(replica)
                     continue
                 if err.code not in RETRYABLE:
-                    raise ExecutorUnreachable(self.name, replica.address, err.code, err.details, timeout) from None
+                    raise ExecutorUnreachable(
+                        self.name, replica.address, err.code, err.details, timeout, self.shard
+                    ) from None
                 replica.down_until = time.monotonic() + DOWN_SECONDS
                 tried.add(replica)
                 if any(r not in tried for r in self.replicas):
                     continue  # fail over to a replica not tried yet
                 if rounds == len(RETRY_BACKOFF):
                     self._report(False)
-                    raise ExecutorUnreachable(self.name, replica.address, err.code, err.details) from None
+                    raise ExecutorUnreachable(
+                        self.name, replica.address, err.code, err.details, shard=self.shard
+                    ) from None
                 # every replica failed: the group may have moved (rescheduled pods get new IPs)
                 await self._replica_set.refresh()
                 await asyncio.sleep(RETRY_BACKOFF[rounds])
@@ -274,6 +334,11 @@ class ExecutorClient:
             else:
                 self._report(True)
                 return response
+
+    @property
+    def known_endpoints(self) -> frozenset[str] | None:
+        """The endpoints learnt so far (None: not yet), without asking."""
+        return self._endpoints
 
     async def endpoints(self) -> frozenset[str] | None:
         """The endpoints this executor binds (cached), or None when it cannot tell yet."""
@@ -317,7 +382,7 @@ class ExecutorClient:
             try:
                 await replica.status(empty_pb2.Empty(), timeout=timeout)
             except grpc.aio.AioRpcError as err:
-                return f"{self.name} at {replica.address}: {err.code().name} {err.details() or ''}".strip()
+                return f"{self.group} at {replica.address}: {err.code().name} {err.details() or ''}".strip()
         return None
 
     async def close(self) -> None:

@@ -6,18 +6,17 @@ import argparse
 import asyncio
 from collections.abc import Sequence
 
-from jina_mesh.services.gateway.connections import ExecutorClient
 from jina_mesh.services.gateway.readiness import ReadinessMonitor
 from jina_mesh.services.gateway.replica_set import DEFAULT_RESOLVE_INTERVAL
 from jina_mesh.services.gateway.router import Router
 from jina_mesh.services.gateway.servicer import READINESS_GATED, SERVICE_NAMES, GatewayServicer, registrars
+from jina_mesh.services.gateway.shards import connect
 
 from jina import logs
-from jina.serve.cli_common import add_common_arguments, run_service
+from jina.serve.cli_common import add_common_arguments, run_service, tls_files
 from jina.serve.compression import parse_compression
 from jina.serve.process import ParentPipes
 from jina.serve.service import GrpcService
-from jina.serve.tls import read_tls_files
 from jina.topology import Topology
 
 DEFAULT_PREFETCH = 1000
@@ -51,7 +50,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--topology",
         default=None,
         metavar="JSON|@FILE",
-        help='the executor graph: {"executors": [{"name", "addresses", "needs"}], "end": NAME} (replaces --executors)',
+        help='the executor graph: {"executors": [{"name", "addresses", "needs", "shards", "polling", "tls", "join"}], '
+        '"end": NAME} (replaces --executors; see jina/topology.py)',
     )
     parser.add_argument(
         "--prefetch",
@@ -92,13 +92,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="how often executor addresses given as DNS names are resolved again, so replicas that come "
         "and go are followed; 0 = only when every replica failed (default: %(default)s)",
     )
-    parser.add_argument("--ssl-certfile", default=None, help="serve gRPC over TLS with this certificate (PEM)")
-    parser.add_argument("--ssl-keyfile", default=None, help="the private key (PEM) of --ssl-certfile")
     # no argparse default: given alone, --internal-port is the only port (see main)
     add_common_arguments(
         parser,
         default_port=None,
         port_help=f"port to listen on (default: {DEFAULT_PORT}, or none when only --internal-port is given)",
+        tls=True,
     )
     return parser
 
@@ -116,9 +115,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise ValueError("give either --executors (a chain) or --topology (a graph), not both")
         topology = Topology.from_json(args.topology) if args.topology else Topology.parse(args.executors)
         compression = parse_compression(args.compression)
-        executors = [
-            ExecutorClient(node, compression, resolve_interval=args.resolve_interval) for node in topology.executors
-        ]
+        executors = [connect(node, compression, resolve_interval=args.resolve_interval) for node in topology.executors]
         timeout = args.timeout_send / 1000 if args.timeout_send and args.timeout_send > 0 else None
         router = Router(executors, topology=topology, timeout_send=timeout)
         servicer = GatewayServicer(router, executors, args.prefetch)
@@ -126,8 +123,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         async def publish(serving: bool) -> None:
             await service.set_serving(serving)
 
-        # NOT_SERVING until every executor group has a replica answering, whatever the start order
-        readiness = ReadinessMonitor({e.name: e.probe for e in executors}, publish)
+        # NOT_SERVING until every executor group (every shard) has a replica answering, whatever the start order
+        readiness = ReadinessMonitor({group: probe for e in executors for group, probe in e.probes().items()}, publish)
         for executor in executors:
             executor.on_reachability = readiness.report
         watching: list[asyncio.Task] = []
@@ -136,7 +133,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             watching.append(asyncio.ensure_future(readiness.run()))
             # Learn the executors' endpoints before reporting ready, so the first request does
             # not pay for connecting and discovery; bounded, as an executor may come up later.
-            pending = [asyncio.ensure_future(e.warm_up(args.warmup_timeout)) for e in executors]
+            # external executors may come up later: the readiness loop follows them instead
+            local = [e for e, node in zip(executors, topology.executors, strict=True) if not node.external]
+            pending = [asyncio.ensure_future(e.warm_up(args.warmup_timeout)) for e in local]
             if pending:
                 await asyncio.wait(pending, timeout=args.warmup_timeout)
             # the ready message then goes with an up-to-date status
@@ -165,7 +164,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             on_started=started,
             on_stopping=stopping,
             on_closed=closed,
-            tls=read_tls_files(args.ssl_certfile, args.ssl_keyfile),
+            tls=tls_files(args),
             internal_port=args.internal_port,
             internal_host=args.internal_host,
             caller_controlled=READINESS_GATED,

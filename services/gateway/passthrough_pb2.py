@@ -26,7 +26,7 @@ from google.protobuf import struct_pb2 as google_dot_protobuf_dot_struct__pb2
 from jina.proto import jina_pb2 as jina__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x11passthrough.proto\x12\x10jinamesh.gateway\x1a\x1cgoogle/protobuf/struct.proto\x1a\njina.proto\"\x94\x01\n\x12PassthroughRequest\x12!\n\x06header\x18\x01 \x01(\x0b\x32\x11.jina.HeaderProto\x12+\n\nparameters\x18\x02 \x01(\x0b\x32\x17.google.protobuf.Struct\x12 \n\x06routes\x18\x03 \x03(\x0b\x32\x10.jina.RouteProto\x12\x0c\n\x04\x64\x61ta\x18\x04 \x01(\x0c\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x11passthrough.proto\x12\x10jinamesh.gateway\x1a\x1cgoogle/protobuf/struct.proto\x1a\njina.proto\"\x94\x01\n\x12PassthroughRequest\x12!\n\x06header\x18\x01 \x01(\x0b\x32\x11.jina.HeaderProto\x12+\n\nparameters\x18\x02 \x01(\x0b\x32\x17.google.protobuf.Struct\x12 \n\x06routes\x18\x03 \x03(\x0b\x32\x10.jina.RouteProto\x12\x0c\n\x04\x64\x61ta\x18\x04 \x01(\x0c\"P\n\x16PassthroughRequestList\x12\x36\n\x08requests\x18\x01 \x03(\x0b\x32$.jinamesh.gateway.PassthroughRequestb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -35,4 +35,6 @@ if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_PASSTHROUGHREQUEST']._serialized_start=82
   _globals['_PASSTHROUGHREQUEST']._serialized_end=230
+  _globals['_PASSTHROUGHREQUESTLIST']._serialized_start=232
+  _globals['_PASSTHROUGHREQUESTLIST']._serialized_end=312
 # @@protoc_insertion_point(module_scope)

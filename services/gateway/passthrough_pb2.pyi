@@ -18,3 +18,9 @@ class PassthroughRequest(_message.Message):
     routes: _containers.RepeatedCompositeFieldContainer[_jina_pb2.RouteProto]
     data: bytes
     def __init__(self, header: _Optional[_Union[_jina_pb2.HeaderProto, _Mapping]] = ..., parameters: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., routes: _Optional[_Iterable[_Union[_jina_pb2.RouteProto, _Mapping]]] = ..., data: _Optional[bytes] = ...) -> None: ...
+
+class PassthroughRequestList(_message.Message):
+    __slots__ = ("requests",)
+    REQUESTS_FIELD_NUMBER: _ClassVar[int]
+    requests: _containers.RepeatedCompositeFieldContainer[PassthroughRequest]
+    def __init__(self, requests: _Optional[_Iterable[_Union[PassthroughRequest, _Mapping]]] = ...) -> None: ...

@@ -3,7 +3,10 @@
 Rules, per request:
 
 * executors run as soon as everything they `need` has answered, so parallel branches run at
-  the same time; a join merges its branches' documents (see merge.py);
+  the same time; a join merges its branches' documents (see merge.py) and, by its `join` mode,
+  is sent the merge, the merge and the branches, or the branches (see joins.py);
+* a sharded executor is one call here: its client sends it to one shard or all of them by the
+  endpoint's polling and reduces their answers (see shards.py);
 * an executor is skipped (its input passes through) when it binds neither the request's
   endpoint nor a default one, or when its name does not match the request's
   `target_executor` regular expression;
@@ -13,10 +16,12 @@ Rules, per request:
 * an executor answering with an error status ends its branch: what depends on it passes the
   error on, and the response carries it;
 * the gateway records a `gateway` route entry, then one per executor call with the times the
-  call started and ended (and the executor's error status, if any);
+  call started and ended (and the executor's error status, if any); a sharded executor's
+  calls are one entry, from the first shard's start to the last one's end;
 * the response is the output of the end executor; executors it does not depend on run
   "floating" (not waited for);
-* documents are forwarded as bytes: the gateway decodes them only to merge a join.
+* documents are forwarded as bytes: the gateway decodes them only to merge a join (or the
+  answers of the shards of an ALL call).
 """
 
 from __future__ import annotations
@@ -30,8 +35,10 @@ from functools import lru_cache
 
 from google.protobuf import struct_pb2
 from jina_mesh.services.gateway.connections import ExecutorClient, ExecutorUnreachable
+from jina_mesh.services.gateway.joins import join_request
 from jina_mesh.services.gateway.merge import merge_contents
 from jina_mesh.services.gateway.passthrough_pb2 import PassthroughRequest
+from jina_mesh.services.gateway.shards import ShardedExecutor
 
 from jina.executor import normalize_endpoint
 from jina.proto import jina_pb2
@@ -82,7 +89,7 @@ def _stamp(ts, ns: int) -> None:
 class Router:
     def __init__(
         self,
-        executors: list[ExecutorClient],
+        executors: list[ExecutorClient | ShardedExecutor],
         topology: Topology | None = None,
         timeout_send: float | None = None,
     ):
@@ -146,14 +153,18 @@ class Router:
         if not executor.binds(await executor.endpoints(), walk.endpoint):
             return message
         if self.topology.consumers(needs[0]) > 1 or len(parts) > 1:
-            outgoing = PassthroughRequest()  # a shared input: the branches must not mutate it
-            outgoing.CopyFrom(message)
-            message = outgoing
+            copied = PassthroughRequest()  # a shared input: the branches must not mutate it
+            copied.CopyFrom(message)
+            message = copied
         message.parameters.CopyFrom(self._parameters_for(name, walk.parameters))
+        if len(parts) > 1:
+            outgoing = join_request(self.topology.node(name).join, message, zip(needs, parts, strict=True))
+        else:
+            outgoing = message
         hop = _Hop(executor=name, start_ns=time.time_ns())
         walk.hops.append(hop)
         try:
-            response = await executor.send(message, timeout=self.timeout_send)
+            response = await executor.send(outgoing, timeout=self.timeout_send)
         finally:
             hop.end_ns = time.time_ns()
         self._collect_results(response, walk)

@@ -9,6 +9,7 @@ import grpc
 from jina_mesh.services.gateway.connections import ExecutorClient, ExecutorUnreachable
 from jina_mesh.services.gateway.passthrough_pb2 import PassthroughRequest
 from jina_mesh.services.gateway.router import BadTargetExecutor, Router
+from jina_mesh.services.gateway.shards import ShardedExecutor
 from jina_mesh.services.status import status_report
 
 from jina.proto import jina_pb2, jina_pb2_grpc
@@ -51,7 +52,7 @@ def _in_band_error(
 
 
 class GatewayServicer:
-    def __init__(self, router: Router, executors: Sequence[ExecutorClient], prefetch: int):
+    def __init__(self, router: Router, executors: Sequence[ExecutorClient | ShardedExecutor], prefetch: int):
         self._router = router
         self._executors = list(executors)
         self._prefetch = prefetch

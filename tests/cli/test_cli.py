@@ -27,6 +27,17 @@ def test_help_lists_the_commands():
     assert jina("--version").stdout.strip() == __version__
 
 
+def test_version_as_jina_prints_it():
+    assert jina("-v").stdout.strip() == __version__
+    full = jina("--version-full")
+    assert full.returncode == 0
+    lines = full.stdout.splitlines()
+    assert lines[0] == f"- jina {__version__}"
+    names = [line.split()[1] for line in lines]
+    assert {"docarray", "protobuf", "grpcio", "python", "platform"} <= set(names)
+    assert jina("-vf").stdout == full.stdout
+
+
 def test_each_command_has_help():
     for command, option in (
         ("executor", "--uses"),

@@ -5,9 +5,6 @@ from __future__ import annotations
 import subprocess
 import sys
 
-import pytest
-import trustme
-
 from jina import Flow
 from jina.flow.ports import free_port
 from tests import executors
@@ -18,19 +15,6 @@ def ping(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "jina", "ping", *args], capture_output=True, text=True, timeout=30, cwd=ROOT
     )
-
-
-@pytest.fixture(scope="module")
-def pki(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("pki")
-    ca = trustme.CA()
-    server = ca.issue_cert("localhost", "127.0.0.1")
-    paths = {name: str(folder / f"{name}.pem") for name in ("ca", "cert", "key")}
-    ca.cert_pem.write_to_path(paths["ca"])
-    server.private_key_pem.write_to_path(paths["key"])
-    for i, blob in enumerate(server.cert_chain_pems):
-        blob.write_to_path(paths["cert"], append=i > 0)
-    return paths
 
 
 def test_a_serving_bridge_answers_200(flows):

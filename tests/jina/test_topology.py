@@ -68,3 +68,72 @@ def test_topology_json_errors():
         Topology.from_json("{nope")
     with pytest.raises(ValueError, match="end 'x'"):
         Topology.from_json('{"executors": [{"name": "a", "addresses": ["h:1"]}], "end": "x"}')
+
+
+def test_shards_polling_tls_and_join_round_trip_and_defaults_stay_out_of_the_json():
+    import json
+
+    text = json.dumps(
+        {
+            "executors": [
+                {"name": "a", "addresses": ["h:1"], "tls": True},
+                # a sharded executor may leave out the flattened addresses
+                {"name": "idx", "shards": [["h:2", "h:3"], ["h:4"]], "polling": {"/foo": "all", "*": "ANY"}},
+                {"name": "j", "addresses": ["h:5"], "needs": ["a", "idx"], "join": "merge+parts"},
+            ]
+        }
+    )
+    topology = Topology.from_json(text)
+    a, idx, j = topology.executors
+    assert a.tls and a.groups == (("h:1",),) and a.polling == "ANY" and a.join == "merge"
+    assert idx.addresses == ("h:2", "h:3", "h:4") and idx.groups == (("h:2", "h:3"), ("h:4",))
+    assert j.join == "merge+parts" and topology.node("j") is j
+    assert Topology.from_json(topology.to_json()).to_json() == topology.to_json()
+    written = {n["name"]: n for n in json.loads(topology.to_json())["executors"]}
+    assert set(written["a"]) == {"name", "addresses", "needs", "tls"}
+    assert written["idx"]["shards"] == [["h:2", "h:3"], ["h:4"]]
+    assert written["idx"]["polling"] == {"/foo": "all", "*": "ANY"}
+    # the format before these keys reads as before
+    old = Topology.from_json('{"executors": [{"name": "a", "addresses": ["h:1"], "needs": "gateway"}], "end": "a"}')
+    assert old.executors == (ExecutorNode("a", ("h:1",), ("gateway",)),)
+
+
+@pytest.mark.parametrize(
+    ("polling", "endpoint", "policy"),
+    [
+        ("ANY", "/foo", "ANY"),
+        ("all", "/foo", "ALL"),
+        # Jina's defaults, whatever the policy: a sharded index is searched everywhere, written once
+        ("ANY", "/search", "ALL"),
+        ("ALL", "/index", "ANY"),
+        ({"/foo": "ALL"}, "foo", "ALL"),
+        ({"/foo": "ALL"}, "/bar", "ANY"),
+        ({"*": "ALL"}, "/bar", "ALL"),
+        ({"search": "ANY"}, "/search", "ANY"),
+        ({"*": "ANY", "/index": "ALL"}, "/index", "ALL"),
+    ],
+)
+def test_polling_for_an_endpoint(polling, endpoint, policy):
+    assert ExecutorNode("e", ("h:1",), polling=polling).polling_for(endpoint) == policy
+
+
+@pytest.mark.parametrize(
+    ("item", "message"),
+    [
+        ({"polling": "SOME"}, "executor 'e': unknown polling 'SOME'; expected ANY or ALL"),
+        ({"polling": {"/search": "ALL_ASYNC"}}, "unknown polling 'ALL_ASYNC' for '/search'"),
+        ({"polling": 2}, "unknown polling 2"),
+        ({"join": "zip"}, "unknown join 'zip'; expected one of merge, merge\\+parts, parts"),
+        ({"tls": "yes"}, "tls must be true or false"),
+        ({"shards": [["h:1"], []]}, "every shard needs at least one address"),
+        ({"shards": [["h:1"], ["h:9"]]}, "are not the shards' addresses"),
+        ({"shards": "h:1"}, "shards must be a list of address lists"),
+        ({"replicas": 2}, "unknown key\\(s\\) replicas"),
+    ],
+)
+def test_bad_executor_options_are_named(item, message):
+    import json
+
+    text = json.dumps({"executors": [{"name": "e", "addresses": ["h:1"], **item}]})
+    with pytest.raises(ValueError, match=message):
+        Topology.from_json(text)

@@ -6,7 +6,6 @@ import json
 import subprocess
 
 import pytest
-import trustme
 from docarray import Document, DocumentArray
 
 from jina import Client, Executor, Flow, requests
@@ -17,22 +16,6 @@ class FooExecutor(Executor):
     @requests
     def foo(self, docs: DocumentArray, **kwargs):
         docs.append(Document(text="foo was called"))
-
-
-@pytest.fixture(scope="module")
-def pki(tmp_path_factory):
-    """(ca.pem, server cert.pem, server key.pem, another CA's cert.pem)."""
-    folder = tmp_path_factory.mktemp("pki")
-    ca = trustme.CA()
-    server = ca.issue_cert("localhost", "127.0.0.1")
-    paths = {name: folder / f"{name}.pem" for name in ("ca", "cert", "key", "other")}
-    ca.cert_pem.write_to_path(paths["ca"])
-    server.cert_chain_pems[0].write_to_path(paths["cert"])
-    for blob in server.cert_chain_pems[1:]:
-        blob.write_to_path(paths["cert"], append=True)
-    server.private_key_pem.write_to_path(paths["key"])
-    trustme.CA().cert_pem.write_to_path(paths["other"])
-    return {name: str(path) for name, path in paths.items()}
 
 
 @pytest.fixture(scope="module")

@@ -16,6 +16,11 @@ from jina.excepts import BadConfig
         ({"host": "ws://h:1"}, Address("websocket", "h", 1, False)),
         ({"host": "10.0.0.1", "port": "80", "protocol": "HTTP"}, Address("http", "10.0.0.1", 80, False)),
         ({"port": 5, "tls": True}, Address("grpc", "localhost", 5, True)),
+        # Jina's host="HOST:PORT"
+        ({"host": "10.0.0.1:8080"}, Address("grpc", "10.0.0.1", 8080, False)),
+        ({"host": "h:81", "port": 81, "protocol": "http"}, Address("http", "h", 81, False)),
+        ({"host": "[::1]:5"}, Address("grpc", "::1", 5, False)),
+        ({"host": "::1", "port": 7}, Address("grpc", "::1", 7, False)),
     ],
 )
 def test_resolve_address(kwargs, expected):
@@ -30,6 +35,8 @@ def test_resolve_address(kwargs, expected):
         {"port": "abc"},
         {"host": "ftp://x:1"},
         {"host": "grpc://x:1", "port": 2},
+        {"host": "x:1", "port": 2},
+        {"host": "::1"},
         {"port": 1, "protocol": "smtp"},
     ],
 )

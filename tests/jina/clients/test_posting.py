@@ -86,7 +86,7 @@ class FakeClient(PostingClient):
             raise self.connection
         return self.connection
 
-    def dry_run(self, timeout=5.0):
+    def _dry_run(self, timeout):
         raise ConnectionError("nobody there")
 
     def close(self) -> None:
@@ -103,7 +103,7 @@ class AsyncFakeClient(AsyncPostingClient):
             raise self.connection
         return self.connection
 
-    async def dry_run(self, timeout=5.0):
+    async def _dry_run(self, timeout):
         return jina_pb2.StatusProto()
 
     async def close(self) -> None:
@@ -268,16 +268,20 @@ def test_async_open_failures_and_readiness():
     assert str(errors[0]) == "cannot open" and ready
 
 
-def test_async_grpc_dry_run_names_the_gateway_nobody_listens_at():
+def test_async_grpc_readiness_logs_the_gateway_nobody_listens_at(caplog):
     client = AsyncGRPCClient(resolve_address("127.0.0.1", free_port()))
 
     async def run():
         async with client:
-            with pytest.raises(ConnectionError, match=client.address.target):
-                await client.dry_run(timeout=2)
-            return await client.is_flow_ready(timeout=2)
+            ready = await client.is_flow_ready(timeout=2)
+            # Jina's old name: the same bool, with Jina's DeprecationWarning
+            with pytest.warns(DeprecationWarning, match="`dry_run` is renamed to `is_flow_ready`"):
+                old_name = await client.dry_run(timeout=2)
+            return ready, old_name
 
-    assert asyncio.run(run()) is False
+    with caplog.at_level("INFO", logger="jina.client"):
+        assert asyncio.run(run()) == (False, False)
+    assert f"gRPC call to {client.address.target} failed: UNAVAILABLE" in caplog.text
 
 
 # -- HTTP: answers matched to requests although the gateway gives them new ids ----------------

@@ -43,11 +43,26 @@ def test_network_errors_are_connection_errors():
     assert isinstance(error_of(Response(error_response("InternalNetworkError", "e", "down"))), ConnectionError)
 
 
-def test_continue_on_error_logs_and_keeps_the_good_results(caplog):
+def test_continue_on_error_logs_and_keeps_every_result(caplog):
     collector = ResultCollector(continue_on_error=True)
-    collector.add(error_response("ValueError", "enc", "bad"))
+    failed = error_response("ValueError", "enc", "bad")
+    failed.data.docs.docs.add(text="as sent")
+    collector.add(failed)
     ok = jina_pb2.DataRequestProto()
     ok.data.docs.docs.add(text="fine")
     collector.add(ok)
-    assert collector.result().texts == ["fine"]
+    # as in Jina: the failed request's documents (those it was sent with) are returned too
+    assert collector.result().texts == ["as sent", "fine"]
     assert "raised ValueError" in caplog.text
+
+
+def test_on_error_keeps_the_failed_documents_and_on_done_returns_nothing():
+    seen = []
+    failed = error_response("ValueError", "enc", "bad")
+    failed.data.docs.docs.add(text="as sent")
+    collector = ResultCollector(on_error=seen.append)
+    collector.add(failed)
+    assert collector.result().texts == ["as sent"] and len(seen) == 1
+    quiet = ResultCollector(on_error=seen.append, on_done=seen.append)
+    quiet.add(failed)
+    assert quiet.result() is None

@@ -5,7 +5,7 @@ import logging
 
 import pytest
 from docarray import Document, DocumentArray
-from jina_mesh.services.executor.processor import RequestProcessor, parameters_for
+from jina_mesh.services.executor.processor import RequestProcessor, matrix_and_map, parameters_for
 
 from jina.documents import docs_from_content
 from jina.executor import build_executor
@@ -100,6 +100,46 @@ def test_docs_bytes_are_protobuf_not_pickle():
 )
 def test_parameters_addressed_to_an_executor(parameters, expected):
     assert parameters_for(parameters, "ex") == expected
+
+
+def test_parameters_addressed_by_flow_name_then_metas_name():
+    parameters = {"a": 0, "flow": {"a": 1, "b": 1}, "metas": {"a": 2}}
+    assert parameters_for(parameters, "flow", "metas") == {**parameters, "a": 2, "b": 1}
+    assert parameters_for(parameters, "flow", "flow") == {**parameters, "a": 1, "b": 1}
+
+
+def test_results_are_keyed_by_runtime_args_name():
+    executor = build_executor(executors.Results, metas={"name": "counter"}, runtime_args={"name": "counter/rep-1"})
+    processor = RequestProcessor(executor, "counter", LOG)
+    try:
+        response = asyncio.run(processor.process(make_request(["a"])))
+    finally:
+        processor.close()
+    assert struct_to_dict(response.parameters)["__results__"] == {"counter/rep-1": {"count": 1.0, "echo": None}}
+
+
+def test_docs_matrix_is_none_when_every_branch_is_empty():
+    empty = DocumentArray()
+    assert matrix_and_map([empty, empty], ["b", "c"]) == (None, {"b": empty, "c": empty})
+    full = DocumentArray([Document(text="x")])
+    assert matrix_and_map([empty, full], ["b", "c"]) == ([empty, full], {"b": empty, "c": full})
+
+
+def test_unbound_endpoint_of_a_join_passes_the_documents_as_the_mode_gives_them():
+    def parts():
+        first, second = make_request(["a"], endpoint="/search"), make_request(["b"], endpoint="/search")
+        second.data.docs.docs.append(docarray_pb2.DocumentProto(id=docs_from_content(first.data)[0].id, text="dupe"))
+        return [first, second]
+
+    for join, texts in (("reduce", ["a", "b"]), ("no_reduce", ["a", "b", "dupe"]), ("join_parts", ["a"])):
+        executor = build_executor(executors.IndexOnly)
+        processor = RequestProcessor(executor, "ex", LOG, join=join)
+        try:
+            response = asyncio.run(processor.process_parts(parts()))
+        finally:
+            processor.close()
+        assert docs_from_content(response.data).texts == texts, join
+        assert [r.executor for r in response.routes] == ["ex"]
 
 
 def test_merge_parts_keeps_each_document_once():

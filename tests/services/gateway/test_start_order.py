@@ -11,37 +11,15 @@ import grpc
 import pytest
 from docarray import Document
 from google.protobuf import empty_pb2
-from grpc_health.v1 import health_pb2, health_pb2_grpc
 from jina_mesh.services.gateway.servicer import READINESS_GATED
 
 from jina.flow.ports import free_port
 from jina.proto import jina_pb2, jina_pb2_grpc
 from tests.conftest import ROOT, stop_processes
 from tests.services.conftest import start_executor
+from tests.services.gateway.processes import health, wait_health
 
 DATA_SERVICES = [s for s in READINESS_GATED if s]
-
-
-def health(address: str, service: str = "") -> str:
-    """The health status's name, or the gRPC code when the check itself failed."""
-    with grpc.insecure_channel(address) as channel:
-        try:
-            reply = health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(service=service), timeout=2)
-        except grpc.RpcError as err:
-            return err.code().name
-    return health_pb2.HealthCheckResponse.ServingStatus.Name(reply.status)
-
-
-def wait_health(address: str, wanted: str, seconds: float, service: str = "") -> float:
-    """Seconds until the status is `wanted`; fails after `seconds`."""
-    start = time.monotonic()
-    while True:
-        found = health(address, service)
-        if found == wanted:
-            return time.monotonic() - start
-        if time.monotonic() - start > seconds:
-            raise AssertionError(f"{address} {service!r} still {found} after {seconds}s (wanted {wanted})")
-        time.sleep(0.1)
 
 
 def post(address: str, text: str) -> list[str]:
