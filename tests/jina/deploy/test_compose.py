@@ -165,3 +165,23 @@ def test_the_override_is_named_as_compose_looks_for_it(tmp_path):
     assert override_path(tmp_path / "docker-compose.yml").name == "docker-compose.override.yml"
     assert override_path(tmp_path / "compose.yaml").name == "compose.override.yaml"
     assert override_path(tmp_path / "flow").name == "flow.override.yml"
+
+
+def test_shards_are_services_of_their_own_and_external_executors_are_only_addresses(tmp_path):
+    flow = (
+        Flow(port=9202)
+        .add(name="idx", uses="tests.executors.Appender", shards=2, replicas=2, polling="ALL")
+        .add(name="remote", host="grpcs://exec.example:443", external=True)
+    )
+    main, _ = flow.to_docker_compose_yaml(str(tmp_path / "c.yml"), context=ROOT)
+    services = yaml.safe_load(main.read_text())["services"]
+    assert list(services) == ["idx-shard-0", "idx-shard-1", "gateway"]
+    for shard in (0, 1):
+        command = services[f"idx-shard-{shard}"]["command"]
+        assert _flag(command, "--name") == "idx" and _flag(command, "--shard-id") == str(shard)
+        assert _flag(command, "--shards") == "2" and services[f"idx-shard-{shard}"]["deploy"]["replicas"] == 2
+    topology = Topology.from_json(_flag(services["gateway"]["command"], "--topology"))
+    idx, remote = topology.executors
+    assert idx.shards == (("idx-shard-0:8080",), ("idx-shard-1:8080",)) and idx.polling == "ALL"
+    assert remote.addresses == ("exec.example:443",) and remote.tls and remote.external
+    assert set(services["gateway"]["depends_on"]) <= {"idx-shard-0", "idx-shard-1"}
