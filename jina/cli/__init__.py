@@ -13,6 +13,7 @@ from jina.version import __version__
 # sub-command → ("module:function" taking argv, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
     "flow": ("jina.cli.flow:main", "serve a Flow defined in YAML until Ctrl-C or SIGTERM"),
+    "deployment": ("jina.cli.flow:deployment_main", "serve a Deployment (one Executor) defined in YAML"),
     "executor": ("jina_mesh.services.executor.main:main", "serve one Executor over gRPC"),
     "gateway": ("jina_mesh.services.gateway.main:main", "serve a Flow's gRPC gateway in front of its executors"),
     "bridge": ("jina_mesh.bridge.main:main", "serve HTTP and WebSocket in front of a gateway (transcoded to its gRPC)"),

@@ -1,10 +1,12 @@
-"""`jina flow --uses flow.yml`: serve a YAML Flow until Ctrl-C or SIGTERM."""
+"""`jina flow --uses flow.yml` / `jina deployment --uses dep.yml`: serve a YAML Flow or Deployment
+until Ctrl-C or SIGTERM, printing the address of each protocol first."""
 
 from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from jina.excepts import BadConfig, RuntimeFailToStart
 
@@ -27,16 +29,33 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     from jina.flow import Flow
 
+    return _serve("jina flow", Flow.load_config, args.uses)
+
+
+def deployment_main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="jina deployment",
+        description="Serve a Deployment (one Executor with its replicas and shards) defined in YAML "
+        "(jtype: Deployment, with: its options, as Jina's save_config writes it) until Ctrl-C or SIGTERM.",
+    )
+    parser.add_argument("--uses", required=True, metavar="DEPLOYMENT.yml", help="the Deployment's YAML file")
+    args = parser.parse_args(argv)
+    from jina.deployment import Deployment
+
+    return _serve("jina deployment", Deployment.load_config, args.uses)
+
+
+def _serve(prog: str, load: Callable[[str], Any], source: str) -> int:
     try:
-        flow = Flow.load_config(args.uses)
-        with flow:
-            width = max(len(p) for p in flow.ports)
-            for protocol, port in flow.ports.items():
-                print(f"{protocol.ljust(width)}  {flow.host}:{port}", flush=True)
-            if flow.bridge_port is not None:
-                print(f"{'docs'.ljust(width)}  http://{flow.host}:{flow.bridge_port}/docs", flush=True)
-            flow.block()
+        served = load(source)
+        with served:
+            width = max(len(p) for p in served.ports)
+            for protocol, port in served.ports.items():
+                print(f"{protocol.ljust(width)}  {served.host}:{port}", flush=True)
+            if served.bridge_port is not None:
+                print(f"{'docs'.ljust(width)}  http://{served.host}:{served.bridge_port}/docs", flush=True)
+            served.block()
     except (BadConfig, RuntimeFailToStart) as exc:
-        print(f"jina flow: {exc}", file=sys.stderr)
+        print(f"{prog}: {exc}", file=sys.stderr)
         return 1
     return 0

@@ -22,7 +22,7 @@ def jina(*args: str, timeout: float = 30) -> subprocess.CompletedProcess:
 def test_help_lists_the_commands():
     result = jina("--help")
     assert result.returncode == 0
-    for command in ("flow", "executor", "gateway", "bridge", "ping"):
+    for command in ("flow", "deployment", "executor", "gateway", "bridge", "ping"):
         assert f"  {command}" in result.stdout
     assert jina("--version").stdout.strip() == __version__
 
@@ -44,6 +44,7 @@ def test_each_command_has_help():
         ("gateway", "--executors"),
         ("bridge", "--gateway"),
         ("flow", "--uses"),
+        ("deployment", "--uses"),
         ("ping", "HOST:PORT"),
     ):
         result = jina(command, "--help")

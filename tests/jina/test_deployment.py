@@ -132,3 +132,27 @@ def test_executor_serve_blocks_and_serves_until_sigterm(tmp_path, protocol):
         assert proc.wait(30) == 0
     finally:
         stop_processes(proc)
+
+
+def test_jina_deployment_command_serves_a_deployment_yaml(tmp_path):
+    path = tmp_path / "dep.yml"
+    path.write_text(
+        "jtype: Deployment\nwith:\n  uses: tests.executors.Appender\n  uses_with: {letter: $LETTER}\n"
+        "  protocol: [grpc, http]\n"
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "jina", "deployment", "--uses", str(path)],
+        cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(ROOT), "LETTER": "Q"},
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, stdin=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        lines = [proc.stdout.readline().split() for _ in range(2)]
+        ports = {protocol: int(address.rsplit(":", 1)[1]) for protocol, address in lines}
+        with Client(port=ports["grpc"]) as client:
+            assert client.post("/", Document(text="a")).texts == ["aQ"]
+        with Client(port=ports["http"], protocol="http") as client:
+            assert client.post("/", Document(text="b")).texts == ["bQ"]
+    finally:
+        proc.terminate()
+        _, err = proc.communicate(timeout=20)
+    assert proc.returncode == 0, err
