@@ -13,6 +13,7 @@ from jina_mesh.services.gateway.shards import ShardedExecutor
 from jina_mesh.services.status import status_report
 
 from jina.proto import jina_pb2, jina_pb2_grpc
+from jina.serve.decoding import Undecodable, checked_stream, reject, tolerant
 from jina.serve.stream import Drain, serve_stream, stream_options
 from jina.wire import (
     CALL,
@@ -74,11 +75,17 @@ class GatewayServicer:
     async def Call(self, request_iterator, context):  # noqa: N802 (the RPC's name)
         in_order, prefetch = stream_options(context.invocation_metadata(), self._prefetch)
         async for response in serve_stream(
-            request_iterator, self._route_in_band, prefetch=prefetch, in_order=in_order, drain=self._drain
+            checked_stream(request_iterator, context),
+            self._route_in_band,
+            prefetch=prefetch,
+            in_order=in_order,
+            drain=self._drain,
         ):
             yield response
 
     async def process_single_data(self, request: PassthroughRequest, context) -> PassthroughRequest:
+        if isinstance(request, Undecodable):
+            await reject(context)
         try:
             return await self._router.route(request)
         except ExecutorUnreachable as err:
@@ -114,7 +121,7 @@ def _generic_handler(path: str, handler: grpc.RpcMethodHandler) -> grpc.GenericR
 def registrars(servicer: GatewayServicer):
     # the data RPCs carry PassthroughRequests, so the generated (DataRequestProto) registrars do not fit
     passthrough = {
-        "request_deserializer": PassthroughRequest.FromString,
+        "request_deserializer": tolerant(PassthroughRequest),
         "response_serializer": PassthroughRequest.SerializeToString,
     }
     data_handlers = [

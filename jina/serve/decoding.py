@@ -1,0 +1,54 @@
+"""Request decoding for servers: bytes that are not the expected message are a client's mistake.
+
+grpcio answers a request deserializer that raises with UNKNOWN and a text naming the internal
+message type. Decoded through `tolerant(Message)`, such bytes become an `Undecodable` instead,
+which the handler answers with INVALID_ARGUMENT (`reject`) in words a client can act on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import grpc
+from google.protobuf.message import DecodeError
+
+#: what a client is told (no internal type names)
+INVALID_REQUEST = "the request is not a valid Jina DataRequestProto (its bytes could not be decoded)"
+
+
+class Undecodable:
+    """Bytes that did not decode; `size` for the log."""
+
+    __slots__ = ("size",)
+
+    def __init__(self, size: int):
+        self.size = size
+
+
+def tolerant(message_class: Any) -> Callable[[bytes], Any]:
+    """A request deserializer that returns an `Undecodable` rather than raising."""
+
+    def decode(data: bytes) -> Any:
+        try:
+            return message_class.FromString(data)
+        except (DecodeError, ValueError):
+            return Undecodable(len(data))
+
+    return decode
+
+
+async def reject(context: grpc.aio.ServicerContext) -> None:
+    """End the call with INVALID_ARGUMENT (raises, as `context.abort` does)."""
+    await context.abort(grpc.StatusCode.INVALID_ARGUMENT, INVALID_REQUEST)
+
+
+async def checked_stream(requests: AsyncIterator[Any], context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
+    """The requests of a stream; the first undecodable one ends the call with INVALID_ARGUMENT."""
+    async for request in requests:
+        if isinstance(request, Undecodable):
+            await reject(context)
+        yield request
+
+
+__all__ = ["INVALID_REQUEST", "Undecodable", "checked_stream", "reject", "tolerant"]

@@ -1,0 +1,29 @@
+"""Bytes that are not a DataRequestProto get INVALID_ARGUMENT in plain words, and the gateway serves on."""
+
+from __future__ import annotations
+
+import grpc
+import pytest
+from docarray import Document
+
+from jina import Client, Flow
+from jina.serve.decoding import INVALID_REQUEST
+from jina.wire import CALL, PROCESS_SINGLE_DATA
+
+GARBAGE = b"\xff\xff\xff not a protobuf message"
+
+
+@pytest.mark.parametrize("path", [CALL, PROCESS_SINGLE_DATA])
+def test_garbage_is_an_invalid_argument_that_names_no_internal_type(flows, path):
+    flow = flows(Flow().add(uses="tests.executors.Appender"))
+    with grpc.insecure_channel(f"127.0.0.1:{flow.port}") as channel:
+        with pytest.raises(grpc.RpcError) as info:
+            if path == CALL:
+                list(channel.stream_stream(path)(iter([GARBAGE]), timeout=10))
+            else:
+                channel.unary_unary(path)(GARBAGE, timeout=10)
+    assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert info.value.details() == INVALID_REQUEST
+    assert "Passthrough" not in info.value.details() and "jinamesh" not in info.value.details()
+    with Client(port=flow.port) as client:
+        assert client.post("/", Document(text="a")).texts == ["ax"]
