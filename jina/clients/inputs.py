@@ -50,10 +50,15 @@ def build_requests(
     parameters: dict[str, Any] | None = None,
     request_size: int = 100,
     target_executor: str | None = None,
+    timeout: float | None = None,
 ) -> Iterator[jina_pb2.DataRequestProto]:
-    """One request per `request_size` documents; at least one request (empty when no inputs)."""
+    """One request per `request_size` documents; at least one request (empty when no inputs).
+    `timeout` (seconds) is each request's deadline, carried in its header in milliseconds."""
     if not isinstance(request_size, int) or request_size < 1:
         raise BadClient(f"request_size must be a positive integer, got {request_size!r}")
+    if timeout is not None and (not isinstance(timeout, (int, float)) or isinstance(timeout, bool) or timeout <= 0):
+        raise BadClient(f"timeout must be seconds > 0, got {timeout!r}")
+    deadline_ms = max(1, round(timeout * 1000)) if timeout is not None else None
     try:
         params = dict_to_struct(parameters) if parameters else None
     except ValueError as exc:
@@ -66,6 +71,8 @@ def build_requests(
         request.header.exec_endpoint = on
         if target_executor:
             request.header.target_executor = target_executor
+        if deadline_ms is not None:
+            request.header.timeout = deadline_ms
         if params is not None:
             request.parameters.CopyFrom(params)
         if batch:

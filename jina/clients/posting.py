@@ -281,12 +281,19 @@ class PostingClient(BaseClient, ABC):
         return_responses: bool = False,
         results_in_order: bool = False,
         prefetch: int | None = None,
+        timeout: float | None = None,
         **_ignored: Any,
     ) -> DocumentArray | list | None:
-        """Send documents to endpoint `on` of the Flow and return what came back (see Jina's post())."""
+        """Send documents to endpoint `on` of the Flow and return what came back (see Jina's post());
+        `timeout` (seconds) is each request's deadline: the gateway answers by then, with an error if it must."""
         collector = _collector(on_done, on_error, on_always, return_responses, continue_on_error)
         requests = build_requests(
-            inputs, on=on, parameters=parameters, request_size=request_size, target_executor=target_executor
+            inputs,
+            on=on,
+            parameters=parameters,
+            request_size=request_size,
+            target_executor=target_executor,
+            timeout=timeout,
         )
         window = self._window(prefetch)
         try:
@@ -386,13 +393,19 @@ class AsyncPostingClient(BaseClient, ABC):
         return_responses: bool = False,
         results_in_order: bool = False,
         prefetch: int | None = None,
+        timeout: float | None = None,
         **_ignored: Any,
     ):
         """Yield, per response, its DocumentArray (or the Response with `return_responses=True`)."""
         # post() yields each response itself; the collector only keeps Responses, never copying their documents
         collector = _collector(on_done, on_error, on_always, return_responses=True, continue_on_error=continue_on_error)
         requests = build_requests(
-            inputs, on=on, parameters=parameters, request_size=request_size, target_executor=target_executor
+            inputs,
+            on=on,
+            parameters=parameters,
+            request_size=request_size,
+            target_executor=target_executor,
+            timeout=timeout,
         )
         window = self._window(prefetch)
         try:

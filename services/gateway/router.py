@@ -21,7 +21,11 @@ Rules, per request:
 * the response is the output of the end executor; executors it does not depend on run
   "floating" (not waited for);
 * documents are forwarded as bytes: the gateway decodes them only to merge a join (or the
-  answers of the shards of an ALL call).
+  answers of the shards of an ALL call);
+* a request whose header carries a `timeout` (milliseconds: the caller's deadline) is answered by
+  then: each executor call gets the time that is left (never more than `timeout_send`), and when
+  it runs out the calls still in flight are cancelled and the request fails with
+  `DeadlineExceeded` naming the executors it was waiting for.
 """
 
 from __future__ import annotations
@@ -54,6 +58,15 @@ class BadTargetExecutor(ValueError):
     pass
 
 
+class DeadlineExceeded(Exception):
+    """The caller's deadline (the request header's `timeout`) passed before the response was ready."""
+
+    def __init__(self, timeout_ms: int, waiting_for: list[str]):
+        where = f" while waiting for executor(s) {', '.join(map(repr, waiting_for))}" if waiting_for else ""
+        super().__init__(f"the request's deadline of {timeout_ms} ms passed{where}")
+        self.executor = waiting_for[0] if waiting_for else ""
+
+
 @lru_cache(maxsize=256)
 def _compile_target(pattern: str) -> re.Pattern[str]:
     try:
@@ -80,6 +93,8 @@ class _Walk:
     parameters: struct_pb2.Struct
     hops: list[_Hop] = field(default_factory=list)
     results: dict = field(default_factory=dict)
+    #: time.monotonic() by which the caller wants its answer (None: no deadline)
+    deadline: float | None = None
 
 
 def _stamp(ts, ns: int) -> None:
@@ -120,6 +135,8 @@ class Router:
             target=_compile_target(header.target_executor) if header.target_executor else None,
             parameters=parameters,
         )
+        if header.HasField("timeout") and header.timeout > 0:
+            walk.deadline = time.monotonic() + header.timeout / 1000
         if self._end is None:
             return self._finish(request, walk)
         outputs: dict[str, asyncio.Future[PassthroughRequest]] = {}
@@ -132,7 +149,16 @@ class Router:
             task.add_done_callback(_log_floating_failure if floating else _seen)
             outputs[name] = task
         try:
-            response = await outputs[self._end]
+            if walk.deadline is None:
+                response = await outputs[self._end]
+            else:
+                try:
+                    response = await asyncio.wait_for(
+                        asyncio.shield(outputs[self._end]), max(0.0, walk.deadline - time.monotonic())
+                    )
+                except asyncio.TimeoutError:
+                    running = [n for n in self._order if n in self._needed_by_end and not outputs[n].done()]
+                    raise DeadlineExceeded(header.timeout, running) from None
         finally:
             for name in self._needed_by_end:
                 if not outputs[name].done():
@@ -164,13 +190,20 @@ class Router:
         hop = _Hop(executor=name, start_ns=time.time_ns())
         walk.hops.append(hop)
         try:
-            response = await executor.send(outgoing, timeout=self.timeout_send)
+            response = await executor.send(outgoing, timeout=self._hop_timeout(walk))
         finally:
             hop.end_ns = time.time_ns()
         self._collect_results(response, walk)
         if response.header.status.code == jina_pb2.StatusProto.ERROR:
             hop.status = response.header.status
         return response
+
+    def _hop_timeout(self, walk: _Walk) -> float | None:
+        """What an executor call may take: `timeout_send`, or less when the caller's deadline is nearer."""
+        if walk.deadline is None:
+            return self.timeout_send
+        remaining = max(0.001, walk.deadline - time.monotonic())
+        return remaining if self.timeout_send is None else min(self.timeout_send, remaining)
 
     def _join(
         self,
@@ -243,4 +276,4 @@ def _seen(task: asyncio.Future) -> None:
         task.exception()
 
 
-__all__ = ["BadTargetExecutor", "ExecutorUnreachable", "GATEWAY_ROUTE", "Router"]
+__all__ = ["BadTargetExecutor", "DeadlineExceeded", "ExecutorUnreachable", "GATEWAY_ROUTE", "Router"]

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 import grpc
 from jina_mesh.services.gateway.connections import ExecutorClient, ExecutorUnreachable
 from jina_mesh.services.gateway.passthrough_pb2 import PassthroughRequest
-from jina_mesh.services.gateway.router import BadTargetExecutor, Router
+from jina_mesh.services.gateway.router import BadTargetExecutor, DeadlineExceeded, Router
 from jina_mesh.services.gateway.shards import ShardedExecutor
 from jina_mesh.services.status import status_report
 
@@ -71,6 +71,8 @@ class GatewayServicer:
             return _in_band_error(request, NETWORK_ERROR, str(err), err.executor, err.code.name)
         except BadTargetExecutor as err:
             return _in_band_error(request, "BadTargetExecutor", str(err))
+        except DeadlineExceeded as err:
+            return _in_band_error(request, NETWORK_ERROR, str(err), err.executor, "DEADLINE_EXCEEDED")
 
     async def Call(self, request_iterator, context):  # noqa: N802 (the RPC's name)
         in_order, prefetch = stream_options(context.invocation_metadata(), self._prefetch)
@@ -92,6 +94,8 @@ class GatewayServicer:
             await context.abort(err.code, str(err))
         except BadTargetExecutor as err:
             await context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(err))
+        except DeadlineExceeded as err:
+            await context.abort(grpc.StatusCode.DEADLINE_EXCEEDED, str(err))
 
     async def endpoint_discovery(self, request, context) -> jina_pb2.EndpointsProto:
         found = await asyncio.gather(*(e.endpoints() for e in self._executors))
