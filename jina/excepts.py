@@ -24,6 +24,7 @@ __all__ = [
     "BadServer",
     "ExecutorError",
     "InternalNetworkError",
+    "NoAnswer",
     "RequestTooLarge",
     "RuntimeFailToStart",
 ]
@@ -62,6 +63,11 @@ class InternalNetworkError(BadServer, ConnectionError):
     def __init__(self, message: str, *, executor: str = "", response: Any = None):
         super().__init__(message, response)
         self.executor = executor
+
+
+class NoAnswer(ConnectionError, TimeoutError):
+    """post(timeout=...): no answer came from the server in that time (and a grace second), as when
+    it hangs or is gone; the gateway itself answers a deadline it could not meet with an error."""
 
 
 class BadClient(ValueError):

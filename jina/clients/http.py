@@ -250,6 +250,7 @@ class HTTPClient(PostingClient):
         window: int,
         results_in_order: bool,
         collector: ResultCollector,
+        timeout: float | None = None,
     ) -> None:
         first = next(requests)
         second = next(requests, None)
@@ -261,7 +262,7 @@ class HTTPClient(PostingClient):
                 collector.fail(err)
             return
         requests = itertools.chain((first, second), requests)
-        super()._exchange(connection, requests, min(window, HTTP_WORKERS), results_in_order, collector)
+        super()._exchange(connection, requests, min(window, HTTP_WORKERS), results_in_order, collector, timeout)
 
     def _dry_run(self, timeout: float | None) -> jina_pb2.StatusProto:
         """Jina's `GET /dry_run`: an empty request through the whole Flow, answered with a status."""

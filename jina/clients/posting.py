@@ -31,7 +31,7 @@ from jina.clients.response import Response
 from jina.clients.results import Callback, ResultCollector
 from jina.clients.transport import ClientTransport
 from jina.documents import Document, DocumentArray
-from jina.excepts import BadClient, BadServer, RequestTooLarge
+from jina.excepts import BadClient, BadServer, NoAnswer, RequestTooLarge
 from jina.proto import jina_pb2
 
 #: most requests of one post() in flight when no prefetch is given (the gateway's default)
@@ -39,6 +39,8 @@ DEFAULT_WINDOW = 1000
 
 #: what a failed connection or request raises; post() hands these to on_error when given
 FAILURES = (ConnectionError, BadServer, BadClient)
+#: seconds a post(timeout=...) waits for an answer beyond its deadline (the gateway's error is due by then)
+ANSWER_GRACE = 1.0
 
 #: what a connection puts into a post()'s inbox
 Answer = tuple[str, jina_pb2.DataRequestProto] | BaseException
@@ -143,6 +145,15 @@ class _Window:
         while self._order and self._order[0] in self._held:
             ready.append(self._held.pop(self._order.popleft()))
         return ready
+
+
+def _answer_wait(timeout: float | None) -> float | None:
+    """How long a post() waits for its next answer: unbounded, or its deadline and a grace second."""
+    return None if timeout is None else timeout + ANSWER_GRACE
+
+
+def _no_answer(url: str, timeout: float) -> NoAnswer:
+    return NoAnswer(f"no answer from {url} within timeout={timeout:g}s (+{ANSWER_GRACE:g}s)")
 
 
 def _failed(collector: ResultCollector, error: BaseException) -> None:
@@ -301,7 +312,7 @@ class PostingClient(BaseClient, ABC):
         except FAILURES as err:
             collector.fail(err)
             return collector.result()
-        self._exchange(connection, requests, window, results_in_order, collector)
+        self._exchange(connection, requests, window, results_in_order, collector, timeout)
         return collector.result()
 
     def _exchange(
@@ -311,6 +322,7 @@ class PostingClient(BaseClient, ABC):
         window: int,
         results_in_order: bool,
         collector: ResultCollector,
+        timeout: float | None = None,
     ) -> None:
         """Keep up to `window` requests in flight and collect every response, until the last or a failure."""
         inbox: queue.SimpleQueue[Answer] = queue.SimpleQueue()
@@ -326,7 +338,10 @@ class PostingClient(BaseClient, ABC):
                         return
                 if not flight.in_flight:
                     return
-                answer = inbox.get()
+                try:
+                    answer = inbox.get(timeout=_answer_wait(timeout))
+                except queue.Empty:
+                    answer = _no_answer(self.url, timeout)  # type: ignore[arg-type]
                 if isinstance(answer, BaseException):
                     _failed(collector, answer)
                     return
@@ -426,7 +441,10 @@ class AsyncPostingClient(BaseClient, ABC):
                         return
                 if not flight.in_flight:
                     return
-                answer = await inbox.get()
+                try:
+                    answer = await asyncio.wait_for(inbox.get(), _answer_wait(timeout))
+                except asyncio.TimeoutError:
+                    answer = _no_answer(self.url, timeout)  # type: ignore[arg-type]
                 if isinstance(answer, BaseException):
                     _failed(collector, answer)
                     return

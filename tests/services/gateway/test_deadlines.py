@@ -54,3 +54,50 @@ def test_the_unary_call_gets_deadline_exceeded(slow_flow):
 def test_a_bad_timeout_is_a_client_error(slow_flow, timeout):
     with Client(port=slow_flow.port) as client, pytest.raises(BadClient, match="timeout must be seconds"):
         client.post("/", Document(), timeout=timeout)
+
+
+def test_a_client_bounds_its_own_wait_when_the_server_never_answers(tmp_path):
+    """A server that accepts the stream and never answers (not a gateway of ours): NoAnswer after the deadline."""
+    import asyncio
+    import threading
+
+    from jina.excepts import NoAnswer
+    from jina.flow.ports import free_port
+    from jina.wire import CALL, split_path
+
+    port = free_port()
+    ready = threading.Event()
+    stop: list = []
+
+    async def serve() -> None:
+        async def call(request_iterator, context):
+            async for _ in request_iterator:
+                pass  # reads everything, answers nothing
+            yield b""  # never reached while the client keeps the stream open
+
+        service, method = split_path(CALL)
+        server = grpc.aio.server()
+        server.add_generic_rpc_handlers(
+            [grpc.method_handlers_generic_handler(service, {method: grpc.stream_stream_rpc_method_handler(call)})]
+        )
+        server.add_insecure_port(f"127.0.0.1:{port}")
+        await server.start()
+        done = asyncio.Event()
+        stop.append((asyncio.get_running_loop(), done))
+        ready.set()
+        await done.wait()
+        await server.stop(0)
+
+    thread = threading.Thread(target=asyncio.run, args=(serve(),))
+    thread.start()
+    try:
+        assert ready.wait(10)
+        with Client(port=port) as client:
+            started = time.monotonic()
+            with pytest.raises(NoAnswer, match="timeout=0.3s"):
+                client.post("/", Document(), timeout=0.3)
+            assert time.monotonic() - started < 10
+    finally:
+        loop, done = stop[0]
+        loop.call_soon_threadsafe(done.set)
+        thread.join(10)
