@@ -7,11 +7,14 @@ which the handler answers with INVALID_ARGUMENT (`reject`) in words a client can
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import grpc
 from google.protobuf.message import DecodeError
+
+from jina.wire import split_path
 
 #: what a client is told (no internal type names)
 INVALID_REQUEST = "the request is not a valid Jina DataRequestProto (its bytes could not be decoded)"
@@ -38,6 +41,18 @@ def tolerant(message_class: Any) -> Callable[[bytes], Any]:
     return decode
 
 
+def tolerant_handler(path: str, behaviour: Callable, request_class: Any, response_class: Any) -> Any:
+    """A grpc generic handler for one method path whose requests decode through `tolerant`:
+    a stream when `behaviour` is an async generator function (Call), else unary-unary."""
+    options = {"request_deserializer": tolerant(request_class), "response_serializer": response_class.SerializeToString}
+    if inspect.isasyncgenfunction(behaviour):
+        handler = grpc.stream_stream_rpc_method_handler(behaviour, **options)
+    else:
+        handler = grpc.unary_unary_rpc_method_handler(behaviour, **options)
+    service, method = split_path(path)
+    return grpc.method_handlers_generic_handler(service, {method: handler})
+
+
 async def reject(context: grpc.aio.ServicerContext) -> None:
     """End the call with INVALID_ARGUMENT (raises, as `context.abort` does)."""
     await context.abort(grpc.StatusCode.INVALID_ARGUMENT, INVALID_REQUEST)
@@ -51,4 +66,4 @@ async def checked_stream(requests: AsyncIterator[Any], context: grpc.aio.Service
         yield request
 
 
-__all__ = ["INVALID_REQUEST", "Undecodable", "checked_stream", "reject", "tolerant"]
+__all__ = ["INVALID_REQUEST", "Undecodable", "checked_stream", "reject", "tolerant", "tolerant_handler"]

@@ -7,8 +7,10 @@ from jina_mesh.services.executor.processor import RequestProcessor
 from jina_mesh.services.status import status_report
 
 from jina.proto import jina_pb2, jina_pb2_grpc
+from jina.serve.decoding import Undecodable, checked_stream, reject, tolerant_handler
 from jina.serve.stream import Drain, serve_stream, stream_options
 from jina.wire import (
+    CALL,
     ERROR_TRAILER,
     JINA_DATA_REQUEST_RPC,
     JINA_DISCOVER_ENDPOINTS_RPC,
@@ -17,6 +19,8 @@ from jina.wire import (
     JINA_RPC,
     JINA_SINGLE_DATA_REQUEST_RPC,
     JINA_SINGLE_DOCUMENT_REQUEST_RPC,
+    PROCESS_DATA,
+    PROCESS_SINGLE_DATA,
     set_error,
 )
 
@@ -56,10 +60,14 @@ class ExecutorServicer:
         return response
 
     async def process_single_data(self, request, context):
+        if isinstance(request, Undecodable):
+            await reject(context)
         return await self._process([request], context)
 
     async def process_data(self, request: jina_pb2.DataRequestListProto, context):
         """A list of requests: the parts of a join (handled by the processor's join mode)."""
+        if isinstance(request, Undecodable):
+            await reject(context)
         if not request.requests:
             await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "process_data needs at least one request")
         return await self._process(list(request.requests), context)
@@ -71,7 +79,7 @@ class ExecutorServicer:
             return await self._process([request], None)
 
         async for response in serve_stream(
-            request_iterator, handle, prefetch=prefetch, in_order=in_order, drain=self._drain
+            checked_stream(request_iterator, context), handle, prefetch=prefetch, in_order=in_order, drain=self._drain
         ):
             yield response
 
@@ -96,10 +104,16 @@ class ExecutorServicer:
 
 
 def registrars(servicer: ExecutorServicer):
+    request = jina_pb2.DataRequestProto
     return [
-        lambda s: jina_pb2_grpc.add_JinaSingleDataRequestRPCServicer_to_server(servicer, s),
-        lambda s: jina_pb2_grpc.add_JinaRPCServicer_to_server(servicer, s),
-        lambda s: jina_pb2_grpc.add_JinaDataRequestRPCServicer_to_server(servicer, s),
+        # the data RPCs answer undecodable bytes with INVALID_ARGUMENT (see jina.serve.decoding)
+        lambda s: s.add_generic_rpc_handlers(
+            [
+                tolerant_handler(PROCESS_SINGLE_DATA, servicer.process_single_data, request, request),
+                tolerant_handler(CALL, servicer.Call, request, request),
+                tolerant_handler(PROCESS_DATA, servicer.process_data, jina_pb2.DataRequestListProto, request),
+            ]
+        ),
         lambda s: jina_pb2_grpc.add_JinaDiscoverEndpointsRPCServicer_to_server(servicer, s),
         lambda s: jina_pb2_grpc.add_JinaInfoRPCServicer_to_server(servicer, s),
         lambda s: jina_pb2_grpc.add_JinaGatewayDryRunRPCServicer_to_server(servicer, s),

@@ -13,7 +13,7 @@ from jina_mesh.services.gateway.shards import ShardedExecutor
 from jina_mesh.services.status import status_report
 
 from jina.proto import jina_pb2, jina_pb2_grpc
-from jina.serve.decoding import Undecodable, checked_stream, reject, tolerant
+from jina.serve.decoding import Undecodable, checked_stream, reject, tolerant_handler
 from jina.serve.stream import Drain, serve_stream, stream_options
 from jina.wire import (
     CALL,
@@ -25,7 +25,6 @@ from jina.wire import (
     NETWORK_ERROR,
     PROCESS_SINGLE_DATA,
     error_status,
-    split_path,
 )
 
 SERVICE_NAMES = (
@@ -117,22 +116,11 @@ class GatewayServicer:
         return jina_pb2.JinaInfoProto(jina=report["jina"], envs=report["envs"])
 
 
-def _generic_handler(path: str, handler: grpc.RpcMethodHandler) -> grpc.GenericRpcHandler:
-    service, method = split_path(path)
-    return grpc.method_handlers_generic_handler(service, {method: handler})
-
-
 def registrars(servicer: GatewayServicer):
     # the data RPCs carry PassthroughRequests, so the generated (DataRequestProto) registrars do not fit
-    passthrough = {
-        "request_deserializer": tolerant(PassthroughRequest),
-        "response_serializer": PassthroughRequest.SerializeToString,
-    }
     data_handlers = [
-        _generic_handler(CALL, grpc.stream_stream_rpc_method_handler(servicer.Call, **passthrough)),
-        _generic_handler(
-            PROCESS_SINGLE_DATA, grpc.unary_unary_rpc_method_handler(servicer.process_single_data, **passthrough)
-        ),
+        tolerant_handler(CALL, servicer.Call, PassthroughRequest, PassthroughRequest),
+        tolerant_handler(PROCESS_SINGLE_DATA, servicer.process_single_data, PassthroughRequest, PassthroughRequest),
     ]
     return [
         lambda s: s.add_generic_rpc_handlers(data_handlers),

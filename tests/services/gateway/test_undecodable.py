@@ -7,8 +7,11 @@ import pytest
 from docarray import Document
 
 from jina import Client, Flow
+from jina.flow.ports import free_port
+from jina.proto import jina_pb2, jina_pb2_grpc
 from jina.serve.decoding import INVALID_REQUEST
-from jina.wire import CALL, PROCESS_SINGLE_DATA
+from jina.wire import CALL, PROCESS_DATA, PROCESS_SINGLE_DATA
+from tests.conftest import running
 
 GARBAGE = b"\xff\xff\xff not a protobuf message"
 
@@ -27,3 +30,20 @@ def test_garbage_is_an_invalid_argument_that_names_no_internal_type(flows, path)
     assert "Passthrough" not in info.value.details() and "jinamesh" not in info.value.details()
     with Client(port=flow.port) as client:
         assert client.post("/", Document(text="a")).texts == ["ax"]
+
+
+@pytest.mark.parametrize("path", [CALL, PROCESS_SINGLE_DATA, PROCESS_DATA])
+def test_an_executor_answers_garbage_the_same_way(path):
+    port = free_port()
+    with running("executor", port, "--port", str(port), "--uses", "tests.executors.Appender"):
+        with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
+            with pytest.raises(grpc.RpcError) as info:
+                if path == CALL:
+                    list(channel.stream_stream(path)(iter([GARBAGE]), timeout=10))
+                else:
+                    channel.unary_unary(path)(GARBAGE, timeout=10)
+            assert (info.value.code(), info.value.details()) == (grpc.StatusCode.INVALID_ARGUMENT, INVALID_REQUEST)
+            request = jina_pb2.DataRequestProto()
+            request.data.docs.docs.append(Document(text="a").to_protobuf())
+            stub = jina_pb2_grpc.JinaSingleDataRequestRPCStub(channel)
+            assert stub.process_single_data(request, timeout=10).data.docs.docs[0].text == "ax"
