@@ -27,6 +27,7 @@ def Client(  # noqa: N802 (Jina's spelling: a factory that reads like a class)
     compression: object = None,
     ca_certs: str | None = None,
     max_message_bytes: int | None = None,
+    timeout: float | None = None,
     **_ignored: Any,
 ):
     """A client of a Flow's gateway.
@@ -35,7 +36,8 @@ def Client(  # noqa: N802 (Jina's spelling: a factory that reads like a class)
     bridge (`tls=True`: https/wss); `host='grpcs://example.com:443'` sets protocol, TLS and port
     at once. With `asyncio=True`, `post()` is an async generator. `ca_certs` names the PEM file of
     the authority to trust for TLS (e.g. a self-signed certificate's); `compression` (none, gzip,
-    deflate) applies to what a gRPC client sends.
+    deflate) applies to what a gRPC client sends; `timeout` (seconds) is the deadline of each request
+    of a `post()` that gives none.
     """
     address = resolve_address(host, port, protocol, tls or ca_certs is not None)
     transport = ClientTransport.build(compression, ca_certs, max_message_bytes)
@@ -44,7 +46,9 @@ def Client(  # noqa: N802 (Jina's spelling: a factory that reads like a class)
     module, sync_name, async_name = _CLIENTS[address.protocol]
     # imported only when chosen: a gRPC client never loads httpx or websockets
     client_class = getattr(importlib.import_module(module), async_name if asyncio else sync_name)
-    return client_class(address, prefetch=prefetch, transport=transport)
+    client = client_class(address, prefetch=prefetch, transport=transport)
+    client.timeout = timeout
+    return client
 
 
 __all__ = ["Client"]

@@ -226,6 +226,9 @@ class BaseClient:
     #: the URL scheme of the protocol; TLS adds an "s" (https, wss, grpcs)
     scheme: ClassVar[str] = "grpc"
 
+    #: the deadline (seconds) of each request of a post() that gives none (`Client(timeout=...)`)
+    timeout: float | None = None
+
     def __init__(self, address: Address, *, prefetch: int | None = None, transport: ClientTransport | None = None):
         self.address = address
         self.prefetch = prefetch
@@ -298,6 +301,7 @@ class PostingClient(BaseClient, ABC):
         """Send documents to endpoint `on` of the Flow and return what came back (see Jina's post());
         `timeout` (seconds) is each request's deadline: the gateway answers by then, with an error if it must."""
         collector = _collector(on_done, on_error, on_always, return_responses, continue_on_error)
+        timeout = self.timeout if timeout is None else timeout
         requests = build_requests(
             inputs,
             on=on,
@@ -414,6 +418,7 @@ class AsyncPostingClient(BaseClient, ABC):
         """Yield, per response, its DocumentArray (or the Response with `return_responses=True`)."""
         # post() yields each response itself; the collector only keeps Responses, never copying their documents
         collector = _collector(on_done, on_error, on_always, return_responses=True, continue_on_error=continue_on_error)
+        timeout = self.timeout if timeout is None else timeout
         requests = build_requests(
             inputs,
             on=on,

@@ -31,6 +31,9 @@ def test_a_request_that_cannot_finish_in_time_fails_by_its_deadline_naming_the_e
         waited = time.monotonic() - started
         assert "deadline of 500 ms" in str(info.value) and info.value.executor == "slow"
         assert waited < 20  # answered at the deadline, not after the executor's 30 s
+    with Client(port=slow_flow.port, timeout=0.3) as client:  # the client's default deadline
+        with pytest.raises(InternalNetworkError, match="deadline of 300 ms"):
+            client.post("/", Document(text="x"), parameters={"seconds": 30})
         # the gateway and executor serve on; a deadline long enough changes nothing
         docs = client.post("/", Document(text="y"), parameters={"seconds": 0.05}, timeout=10)
         assert docs[0].tags["tag"] is True
