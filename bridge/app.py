@@ -13,15 +13,15 @@ from jina_mesh.bridge.config import BridgeConfig
 from jina_mesh.bridge.descriptors import MessageTypes, compiled_files, http_bindings, load_files
 from jina_mesh.bridge.errors import HTTPError
 from jina_mesh.bridge.gateway import GatewayLink
+from jina_mesh.bridge.origins import with_cors
 from jina_mesh.bridge.routes import NoRoute, Route, RouteTable, build_routes
 from jina_mesh.bridge.transcode import build_message, render_message
 from jina_mesh.bridge.websocket import serve_websocket
-from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
-from jina.httpjson import BodyError, failed_request_json, request_from_json, response_to_json
+from jina.httpjson import BodyError, JsonError, failed_request_json, loads, request_from_json, response_to_json
 from jina.proto import jina_pb2
 from jina.serve.compression import parse_compression
 from jina.serve.net import wait_listening
@@ -154,7 +154,7 @@ class Bridge:
             return await self._health()
         raw = await self._read_body(request) if route.body else b""
         if route.kind == "jina":
-            return await self._jina(route, self._json(raw, request))
+            return await self._jina(route, self._json(raw, request, self.config.max_json_depth))
         return await self._rpc(route, bound, raw, request)
 
     def _special(self, path: str, verb: str) -> Response | None:
@@ -183,14 +183,14 @@ class Bridge:
         return b"".join(chunks)
 
     @staticmethod
-    def _json(raw: bytes, request: Request) -> Any:
+    def _json(raw: bytes, request: Request, max_depth: int) -> Any:
         _check_json_type(request)
         if not raw.strip():
             return None
         try:
-            return json.loads(raw)
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise HTTPError(400, f"the body is not valid JSON: {exc}") from None
+            return loads(raw, max_depth)
+        except JsonError as exc:
+            raise HTTPError(400, f"the body {exc}") from None
 
     async def _health(self) -> Response:
         assert self.link is not None
@@ -236,6 +236,7 @@ class Bridge:
             raw_body=raw,
             path_values=bound,
             query=list(request.query_params.multi_items()),
+            max_depth=self.config.max_json_depth,
         )
         try:
             reply = await self.link.unary(route.rpc.path, request_cls, response_cls)(message)
@@ -255,7 +256,7 @@ class BridgeApp:
         if kind == "http":
             await self.bridge.handle_http(scope, receive, send)
         elif kind == "websocket":
-            await serve_websocket(self.bridge.link, scope, receive, send, with_stacks=self.bridge.config.debug)
+            await serve_websocket(self.bridge.link, scope, receive, send, config=self.bridge.config)
         elif kind == "lifespan":
             await self._lifespan(receive, send)
 
@@ -277,9 +278,4 @@ class BridgeApp:
 
 def create_app(config: BridgeConfig):
     app = BridgeApp(config)
-    if config.cors:
-        origins = ["*"] if config.cors is True else list(config.cors)
-        return CORSMiddleware(
-            app, allow_origins=origins, allow_credentials=True, allow_methods=["*"], allow_headers=["*"]
-        ), app
-    return app, app
+    return with_cors(app, config.cors), app

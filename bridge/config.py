@@ -7,7 +7,10 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from jina_mesh.bridge.origins import check_origins
+
 from jina.executor import normalize_endpoint
+from jina.httpjson import DEFAULT_MAX_JSON_DEPTH
 from jina.serve.compression import compression_name
 from jina.serve.options import DEFAULT_MAX_MESSAGE_BYTES
 
@@ -89,6 +92,7 @@ class BridgeConfig:
     gateway: str
     host: str = "0.0.0.0"
     port: int = 8080
+    #: False, True (any origin, no credentials) or origins allowed with credentials: see `origins`
     cors: bool | tuple[str, ...] = False
     no_debug_endpoints: bool = False
     no_crud_endpoints: bool = False
@@ -96,6 +100,15 @@ class BridgeConfig:
     title: str = "My Jina Service"
     description: str = "A Flow served over HTTP and WebSocket by jina-mesh's bridge."
     max_body_bytes: int = DEFAULT_MAX_MESSAGE_BYTES
+    #: deepest nesting of arrays/objects a JSON body or WebSocket frame may have (deeper: 400)
+    max_json_depth: int = DEFAULT_MAX_JSON_DEPTH
+    #: request head limits (431 over them) and slow-client timeouts in seconds (408): `http_limits`
+    max_header_count: int = 100
+    max_head_bytes: int = 32 * 1024
+    timeout_request_head: float = 10.0
+    timeout_request_body: float = 30.0
+    #: seconds an idle keep-alive connection is held (uvicorn's `timeout_keep_alive`)
+    timeout_keep_alive: float = 5.0
     debug: bool = False
     uvicorn_kwargs: dict[str, Any] = field(default_factory=dict)
     #: seconds to wait for the gateway's reflection at start before using compiled protos
@@ -119,9 +132,15 @@ class BridgeConfig:
             raise ConfigError("two exposed endpoints use the same method and path")
         cors = options.pop("cors", False)
         if isinstance(cors, (list, tuple)):
-            cors = tuple(cors)
+            try:
+                cors = check_origins(cors)
+            except ValueError as exc:
+                raise ConfigError(str(exc)) from None
         elif not isinstance(cors, bool):
             raise ConfigError(f"cors must be true, false or a list of origins, got {cors!r}")
+        depth = options.get("max_json_depth", DEFAULT_MAX_JSON_DEPTH)
+        if not isinstance(depth, int) or isinstance(depth, bool) or depth < 1:
+            raise ConfigError(f"max_json_depth must be a positive number of levels, got {depth!r}")
         compression = options.pop("compression", None) or "none"
         try:
             compression = compression_name(compression)

@@ -13,6 +13,7 @@ from pathlib import Path
 import uvicorn
 from jina_mesh.bridge.app import create_app
 from jina_mesh.bridge.config import BridgeConfig, ConfigError
+from jina_mesh.bridge.http_limits import HeadLimits, protocol_class
 
 from jina import logs
 from jina.excepts import BadConfig
@@ -30,7 +31,17 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--gateway", required=True, metavar="HOST:PORT", help="the gateway's gRPC address")
     parser.add_argument("--host", default="0.0.0.0", help="address to bind (default: %(default)s)")
     parser.add_argument("--port", type=int, default=8080, help="port to listen on (default: %(default)s)")
-    parser.add_argument("--cors", action="store_true", help="let browsers on other origins call the API")
+    parser.add_argument(
+        "--cors", action="store_true", help="let browsers on any other origin call the API (no credentials)"
+    )
+    parser.add_argument(
+        "--cors-origin",
+        action="append",
+        default=None,
+        metavar="ORIGIN",
+        help="let this origin (https://host[:port]) call the API with credentials; repeat for more",
+    )
+    parser.add_argument("--max-json-depth", type=int, default=None, help="deepest JSON nesting accepted (64)")
     parser.add_argument("--no-debug-endpoints", action="store_true", help="hide /status, /dry_run, /post ...")
     parser.add_argument("--no-crud-endpoints", action="store_true", help="hide /index, /search, /update, /delete")
     parser.add_argument(
@@ -86,7 +97,7 @@ def config_from_args(args: argparse.Namespace) -> BridgeConfig:
     options = {
         "host": args.host,
         "port": args.port,
-        "cors": args.cors,
+        "cors": list(args.cors_origin) if args.cors_origin else args.cors,
         "no_debug_endpoints": args.no_debug_endpoints,
         "no_crud_endpoints": args.no_crud_endpoints,
         "debug": args.debug,
@@ -95,7 +106,15 @@ def config_from_args(args: argparse.Namespace) -> BridgeConfig:
         options["expose_endpoints"] = json.loads(args.expose_endpoints)
     if args.uvicorn_kwargs:
         options["uvicorn_kwargs"] = json.loads(args.uvicorn_kwargs)
-    for name in ("title", "description", "max_body_bytes", "compression", "ssl_certfile", "ssl_keyfile"):
+    for name in (
+        "title",
+        "description",
+        "max_body_bytes",
+        "max_json_depth",
+        "compression",
+        "ssl_certfile",
+        "ssl_keyfile",
+    ):
         if getattr(args, name) is not None:
             options[name] = getattr(args, name)
     return BridgeConfig.build(args.gateway, **options)
@@ -136,6 +155,17 @@ def main(argv: Sequence[str] | None = None) -> int:
             "loop": "asyncio",  # grpc.aio's poller is written for asyncio's loop
             "log_level": logs.level_from_env("WARNING").lower() if args.log_level is None else args.log_level.lower(),
             "ws_max_size": config.max_body_bytes,
+            # httptools with head limits and slow-client timeouts; h11 (if asked for) bounds the head
+            "http": protocol_class(
+                HeadLimits(
+                    max_header_count=config.max_header_count,
+                    max_head_bytes=config.max_head_bytes,
+                    timeout_request_head=config.timeout_request_head,
+                    timeout_request_body=config.timeout_request_body,
+                )
+            ),
+            "h11_max_incomplete_event_size": config.max_head_bytes,
+            "timeout_keep_alive": config.timeout_keep_alive,
             "lifespan": "on",
             # on SIGTERM: answer what is in flight, but give up on open connections after a while
             "timeout_graceful_shutdown": 5,

@@ -9,13 +9,14 @@ Jina's `/dry_run` does.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from google.protobuf import json_format
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from google.protobuf.message import Message
 from jina_mesh.bridge.errors import HTTPError
+
+from jina.httpjson import DEFAULT_MAX_JSON_DEPTH, JsonError, loads
 
 _INTEGER_TYPES = {
     FieldDescriptor.TYPE_INT32,
@@ -75,14 +76,15 @@ def build_message(
     raw_body: bytes,
     path_values: dict[str, str],
     query: list[tuple[str, str]],
+    max_depth: int = DEFAULT_MAX_JSON_DEPTH,
 ) -> Message:
     descriptor = message_cls.DESCRIPTOR
     data: dict[str, Any] = {}
     if body:
         try:
-            parsed = json.loads(raw_body) if raw_body.strip() else {}
-        except ValueError as exc:
-            raise HTTPError(400, f"the body is not valid JSON: {exc}") from None
+            parsed = loads(raw_body, max_depth) if raw_body.strip() else {}
+        except JsonError as exc:
+            raise HTTPError(400, f"the body {exc}") from None
         if body == "*":
             if not isinstance(parsed, dict):
                 raise HTTPError(422, "the body must be a JSON object")

@@ -8,6 +8,7 @@ the gateway's prefetch limit, which applies per stream and therefore per connect
 reading and can never deadlock the answers (Jina #4990). A frame the bridge cannot read gets an
 error frame in-band; the connection goes on. A gateway failure closes the socket with 1011 and a
 reason of at most 123 bytes (RFC 6455 §5.5); a client leaving at any time cancels its stream.
+A handshake from a browser origin that `cors` does not allow is refused with HTTP 403 (`origins`).
 """
 
 from __future__ import annotations
@@ -19,11 +20,14 @@ import logging
 import grpc
 from google.protobuf import empty_pb2
 from google.protobuf.message import DecodeError
+from jina_mesh.bridge.config import BridgeConfig
 from jina_mesh.bridge.errors import HTTPError
 from jina_mesh.bridge.gateway import GatewayLink
+from jina_mesh.bridge.origins import websocket_refusal
+from starlette.responses import Response
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from jina.httpjson import BodyError, request_from_json, response_to_json
+from jina.httpjson import DEFAULT_MAX_JSON_DEPTH, BodyError, JsonError, loads, request_from_json, response_to_json
 from jina.proto import jina_pb2
 from jina.wire import DRY_RUN, END_OF_INPUT, NETWORK_ERROR, PREFETCH_KEY, error_status
 
@@ -42,8 +46,11 @@ def close_reason(text: str) -> str:
 
 
 class _Connection:
-    def __init__(self, websocket: WebSocket, mode: str, with_stacks: bool):
+    def __init__(
+        self, websocket: WebSocket, mode: str, with_stacks: bool, max_json_depth: int = DEFAULT_MAX_JSON_DEPTH
+    ):
         self.with_stacks = with_stacks
+        self.max_json_depth = max_json_depth
         self.websocket = websocket
         self.mode = mode
         self._send_lock = asyncio.Lock()
@@ -71,9 +78,9 @@ class _Connection:
             if text is None:
                 raise HTTPError(400, "this connection speaks the `json` sub-protocol: send text frames")
             try:
-                body = json.loads(text)
-            except ValueError as exc:
-                raise HTTPError(400, f"the frame is not valid JSON: {exc}") from None
+                body = loads(text, self.max_json_depth)
+            except JsonError as exc:
+                raise HTTPError(400, f"the frame {exc}") from None
             if body == {}:
                 return None
             try:
@@ -116,11 +123,11 @@ async def _pump_requests(connection: _Connection, call) -> None:
         await call.write(request)
 
 
-async def _serve_data(link: GatewayLink | None, websocket: WebSocket, with_stacks: bool) -> None:
+async def _serve_data(link: GatewayLink | None, websocket: WebSocket, with_stacks: bool, max_json_depth: int) -> None:
     offered = websocket.scope.get("subprotocols") or []
     mode = "bytes" if "bytes" in offered else "json"
     await websocket.accept(subprotocol=mode if mode in offered else None)
-    connection = _Connection(websocket, mode, with_stacks)
+    connection = _Connection(websocket, mode, with_stacks, max_json_depth)
     assert link is not None
     metadata = []
     prefetch = websocket.query_params.get("prefetch")
@@ -194,14 +201,30 @@ async def _serve_dry_run(link: GatewayLink | None, websocket: WebSocket) -> None
         return
 
 
-async def serve_websocket(link: GatewayLink | None, scope, receive, send, *, with_stacks: bool) -> None:
+async def _refuse(websocket: WebSocket, reason: str) -> None:
+    """Refuse the handshake: HTTP 403 with the one error shape where the server can send one
+    (uvicorn's denial-response extension), else close code 1008 (policy violation) with `reason`."""
+    if "websocket.http.response" in websocket.scope.get("extensions", {}):
+        error = HTTPError(403, reason, grpc_status=grpc.StatusCode.PERMISSION_DENIED)
+        body = json.dumps(error.to_json()).encode()
+        await websocket.send_denial_response(Response(body, status_code=403, media_type="application/json"))
+        return
+    await websocket.accept()
+    await websocket.close(1008, close_reason(reason))
+
+
+async def serve_websocket(link: GatewayLink | None, scope, receive, send, *, config: BridgeConfig) -> None:
     """One WebSocket connection, onto the gateway behind `link` (None until the bridge started: the
-    connection then fails, and is logged); `with_stacks` puts stack traces into error replies."""
+    connection then fails, and is logged), from an origin `config.cors` allows (`origins`)."""
     websocket = WebSocket(scope, receive, send)
     path = scope.get("path", "/")
     try:
-        if path == "/":
-            await _serve_data(link, websocket, with_stacks)
+        refusal = websocket_refusal(config.cors, websocket.headers.get("origin"), websocket.headers.get("host", ""))
+        if refusal is not None:
+            _logger.info("%s", refusal)
+            await _refuse(websocket, refusal)
+        elif path == "/":
+            await _serve_data(link, websocket, config.debug, config.max_json_depth)
         elif path == "/dry_run":
             await _serve_dry_run(link, websocket)
         else:

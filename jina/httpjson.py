@@ -18,6 +18,8 @@ answers it with 422, a client with `BadServer`.
 from __future__ import annotations
 
 import datetime
+import json
+import re
 from typing import Any
 
 from google.protobuf import json_format, timestamp_pb2
@@ -37,6 +39,55 @@ _REQUEST_KEYS = {
     "header": "header",
     "routes": "routes",
 }
+
+
+#: how deep a JSON body may nest arrays and objects (a document's `chunks` take two levels each):
+#: well under the 100 levels protobuf's parsers allow and Python's recursion limit, so a hostile
+#: body is refused before any recursive parser (json, docjson, protobuf) sees it
+DEFAULT_MAX_JSON_DEPTH = 64
+
+# a JSON string (unrolled-loop form: much faster than an alternation in `re`)
+_JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
+_NOT_BRACKETS = bytes(sorted(set(range(256)) - set(b"[]{}")))
+_INNERMOST = re.compile(rb"\[\]|\{\}")
+
+
+class JsonError(ValueError):
+    """A body that is not JSON, or nests deeper than allowed: the bridge answers it with 400.
+    The message is a predicate (`is not valid JSON: ...`), to follow `the body ` or `the frame `."""
+
+
+def json_depth_over(raw: bytes, limit: int) -> bool:
+    """Whether `raw` nests arrays/objects deeper than `limit` (or its brackets do not pair up),
+    found without recursing: strings dropped, only brackets kept, then the innermost pairs
+    removed `limit` times (each pass is one level); anything still open is deeper than that.
+
+    Fast path: a text with no more opening brackets than `limit` cannot be deeper (no scan).
+    """
+    if raw.count(b"[") + raw.count(b"{") <= limit:
+        return False
+    brackets = _JSON_STRING.sub(b"", raw).translate(None, _NOT_BRACKETS)
+    for _ in range(limit):
+        if not brackets:
+            return False
+        shorter = _INNERMOST.sub(b"", brackets)
+        if len(shorter) == len(brackets):
+            break
+        brackets = shorter
+    return b"[" in brackets or b"{" in brackets
+
+
+def loads(raw: bytes | str, max_depth: int = DEFAULT_MAX_JSON_DEPTH) -> Any:
+    """`json.loads` for untrusted bodies: JsonError (never RecursionError) for too deep or invalid JSON."""
+    data = raw.encode("utf-8", "surrogatepass") if isinstance(raw, str) else raw
+    if json_depth_over(data, max_depth):
+        raise JsonError(f"nests deeper than {max_depth} levels of arrays and objects")
+    try:
+        return json.loads(data)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise JsonError(f"is not valid JSON: {exc}") from None
+    except RecursionError:  # a limit set above what this interpreter's stack allows
+        raise JsonError(f"nests too deep for this server (its limit is {max_depth} levels)") from None
 
 
 class BodyError(ValueError):
@@ -202,7 +253,11 @@ def status_from_json(body: Any) -> jina_pb2.StatusProto:
 
 __all__ = [
     "BodyError",
+    "DEFAULT_MAX_JSON_DEPTH",
+    "JsonError",
     "failed_request_json",
+    "json_depth_over",
+    "loads",
     "request_from_json",
     "request_to_json",
     "response_from_json",

@@ -135,11 +135,12 @@ class GRPCClient(PostingClient):
 
     def _open(self) -> _CallStream:
         with self._lock:
+            if self._streams and self._streams[-1].broken is not None:
+                # a broken stream takes its channel along: grpcio's channel that failed to connect
+                # may never connect again, even once the gateway is back (seen with a restarted one)
+                self.close()
             channel = self._connect()
-            if not self._streams or self._streams[-1].broken is not None:
-                for old in self._streams:
-                    old.close()
-                self._streams.clear()
+            if not self._streams:
                 self._streams.append(_CallStream(channel, self.address))
             return self._streams[-1]
 
@@ -147,6 +148,8 @@ class GRPCClient(PostingClient):
         try:
             return _dry_run_call(self._connect())(empty_pb2.Empty(), timeout=timeout)
         except grpc.RpcError as err:
+            if err.code() == grpc.StatusCode.UNAVAILABLE:
+                self.close()  # the next call connects afresh (see _open)
             raise connection_error(self.address, err) from None
 
     def close(self) -> None:
@@ -220,8 +223,10 @@ class AsyncGRPCClient(AsyncPostingClient):
         return self._channel
 
     async def _open(self) -> _AsyncCallStream:
+        if self._stream is not None and self._stream.broken is not None:
+            await self.close()  # a broken stream takes its channel along (see GRPCClient._open)
         channel = self._connect()
-        if self._stream is None or self._stream.broken is not None:
+        if self._stream is None:
             self._stream = _AsyncCallStream(channel, self.address)
         return self._stream
 
@@ -229,6 +234,8 @@ class AsyncGRPCClient(AsyncPostingClient):
         try:
             return await _dry_run_call(self._connect())(empty_pb2.Empty(), timeout=timeout)
         except grpc.aio.AioRpcError as err:
+            if err.code() == grpc.StatusCode.UNAVAILABLE:
+                await self.close()  # the next call connects afresh (see _open)
             raise connection_error(self.address, err) from None
 
     async def close(self) -> None:

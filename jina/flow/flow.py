@@ -14,7 +14,7 @@ from typing import Any
 from jina import logs, registry
 from jina.clients.hosts import normalize_protocol
 from jina.excepts import BadConfig
-from jina.flow import launcher, local, yaml_config
+from jina.flow import launcher, local, supervisor, yaml_config
 from jina.flow.executor_options import (
     check_batching,
     check_mapping,
@@ -151,6 +151,13 @@ class Flow:
         self.config_source: str | None = None
         self._blocking: threading.Event | None = None
         self._sigterm_taken = False
+        #: how processes that exit while the Flow runs are restarted (None: they are not); set before start()
+        self.restart_policy: supervisor.RestartPolicy | None = supervisor.policy_from(
+            kwargs.pop("max_restarts", None), kwargs.pop("restart_window", None)
+        )
+        self._supervisor: supervisor.Supervisor | None = None
+        #: why the Flow stopped by itself (a process spent its restart budget), if it did
+        self._failure: supervisor.RestartBudgetExceeded | None = None
 
     # -- building ---------------------------------------------------------------------------
 
@@ -377,16 +384,61 @@ class Flow:
             except BaseException:
                 self._stop_services()
                 raise
+            self._supervise()
         self._take_sigterm()
         where = ", ".join(f"{p} on {self.host}:{port}" for p, port in self.ports.items())
         _logger.info("Flow is ready to serve: %s", where)
         return self
 
-    def _stop_services(self) -> None:
+    # -- supervision (jina/flow/supervisor.py): restart what exits, stop the Flow past the budget --
+
+    def _supervise(self) -> None:
+        self._failure = None
+        if self.restart_policy is None:
+            return
+        self._supervisor = supervisor.Supervisor(
+            self._services,
+            policy=self.restart_policy,
+            ready_timeout=_seconds_or_forever(self.timeout_ready),
+            on_restarted=self._on_restarted,
+            on_failed=self._on_supervision_failed,
+        )
+        self._supervisor.start()
+
+    def _on_restarted(self, service: launcher.ServiceProcess) -> None:
+        if service.name != "gateway":
+            return
+        # a fresh channel to the new gateway: the old client's channel was measured not to
+        # reconnect within 30 s (UNAVAILABLE "Failed to connect ... Timeout occurred: FD Shutdown")
+        client, self._client = self._client, None
+        if client is not None:
+            client.close()
+
+    def _on_supervision_failed(self, error: supervisor.RestartBudgetExceeded) -> None:
+        # runs in the supervisor's thread: stop the processes; close() (or the end of `with`) cleans up
+        self._failure = error
+        self._stop_processes()
+        if self._blocking is not None:
+            self._blocking.set()
+
+    def _unsupervise(self) -> None:
+        if self._supervisor is not None:
+            self._supervisor.stop()
+            self._supervisor = None
+
+    def _check_failure(self) -> None:
+        if self._failure is not None:
+            raise self._failure
+
+    def _stop_processes(self) -> None:
         # front to back: each finishes what it is passing on while the ones behind it still serve
         for front in ("bridge", "gateway"):
             launcher.stop_all([s for s in self._services if s.name == front], STOP_GRACE)
         launcher.stop_all([s for s in self._services if s.name not in ("bridge", "gateway")], STOP_GRACE)
+
+    def _stop_services(self) -> None:
+        self._unsupervise()
+        self._stop_processes()
         self._services = []
         if self._workdir is not None:
             self._workdir.cleanup()
@@ -441,20 +493,18 @@ class Flow:
             self._sigterm_taken = False
 
     def block(self, stop_event: threading.Event | None = None) -> None:
-        """Serve until Ctrl-C, SIGTERM, or `stop_event` is set."""
+        """Serve until Ctrl-C, SIGTERM, or `stop_event` is set; raise `RestartBudgetExceeded` if a process
+        kept exiting (the supervisor restarts one that exits, within its `restart_policy`)."""
         event = stop_event or threading.Event()
         self._blocking = event
-        reported: set[str] = set()
         try:
-            while not event.wait(0.2):
-                for service in self._services:
-                    if not service.alive() and service.name not in reported:
-                        reported.add(service.name)
-                        _logger.error("%s exited unexpectedly (code %s)", service.name, service.process.returncode)
+            while self._failure is None and not event.wait(0.2):
+                pass
         except KeyboardInterrupt:
             pass
         finally:
             self._blocking = None
+        self._check_failure()
 
     # -- talking to it ----------------------------------------------------------------------
 
@@ -474,6 +524,7 @@ class Flow:
         """Client.post() against this Flow's gateway."""
         if not self._services:
             raise BadConfig("the Flow is not running: use `with f:` or f.start() before f.post()")
+        self._check_failure()
         return self._get_client().post(on, inputs, **kwargs)
 
     def index(self, inputs: Any = None, **kwargs: Any):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import select
 import selectors
 import signal
 import subprocess
@@ -35,8 +36,13 @@ class ServiceProcess:
     ready: bool = False
     failure: str | None = None
     stopped: bool = field(default=False)
+    #: how many times the supervisor started this process again after it exited
+    restarts: int = 0
 
     def start(self) -> None:
+        self._buffer = b""
+        self.ready = False
+        self.failure = None
         ready_read, ready_write = os.pipe()
         lifeline_read, lifeline_write = os.pipe()
         argv = [*self.argv, "--ready-fd", str(ready_write), "--lifeline-fd", str(lifeline_read)]
@@ -60,6 +66,21 @@ class ServiceProcess:
 
     def alive(self) -> bool:
         return self.process is not None and self.process.poll() is None
+
+    def restart(self) -> None:
+        """Start the same command line again (the same argv, so the same port) once the process exited."""
+        if self.alive():
+            raise RuntimeError(f"{self.name} is still running (pid {self.pid})")
+        self.release()
+        self.restarts += 1
+        self.start()
+
+    def poll_ready(self, timeout: float = 0.0) -> bool:
+        """Wait up to `timeout` s for the ready report; True once the outcome (ready or failed) is known."""
+        if self._ready_read is None:
+            return True
+        readable, _, _ = select.select([self._ready_read], [], [], timeout)
+        return bool(readable) and self._on_readable()
 
     def _on_readable(self) -> bool:
         """Consume the ready pipe; True once the outcome (ready or failed) is known."""
@@ -137,6 +158,18 @@ def stop_all(services: Sequence[ServiceProcess], grace: float) -> None:
             service.process.wait()
         service.release()
         service.stopped = True
+
+
+def describe_exit(returncode: int | None) -> str:
+    """`code 1`, `signal SIGKILL` (Popen reports death by signal N as returncode -N)."""
+    if returncode is None:
+        return "still running"
+    if returncode < 0:
+        try:
+            return f"signal {signal.Signals(-returncode).name}"
+        except ValueError:
+            return f"signal {-returncode}"
+    return f"code {returncode}"
 
 
 def python_argv(*args: str) -> list[str]:

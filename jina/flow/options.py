@@ -29,6 +29,9 @@ FLOW_OPTIONS = _GATEWAY_PROCESS_OPTIONS | {
     "name",
     "debug",
     "max_message_bytes",
+    # supervision: restarts of one process allowed within `restart_window` seconds
+    "max_restarts",
+    "restart_window",
     # given to every executor (each executor's own `env` / `workspace` wins)
     "env",
     "workspace",
@@ -77,7 +80,8 @@ IGNORED_ADD_OPTIONS = {"port_monitoring", "cors"}
 # misspellings met in Jina's own documentation, accepted with a warning naming the right one
 ALIASES = {"expose_graphql_endpont": "expose_graphql_endpoint"}
 
-BOOL_OPTIONS = {"cors", "no_debug_endpoints", "no_crud_endpoints", "expose_graphql_endpoint", "debug"}
+# `cors` is a boolean (any origin, no credentials) or a list of origins (those, with credentials)
+BOOL_OPTIONS = {"no_debug_endpoints", "no_crud_endpoints", "expose_graphql_endpoint", "debug"}
 
 
 def check_names(given: dict[str, Any], known: set[str], what: str, where: Any = "") -> dict[str, Any]:
@@ -124,11 +128,21 @@ def normalize_flow_options(options: dict[str, Any], where: Any = "") -> dict[str
     options = check_names(options, ALL_FLOW_OPTIONS, "Flow()", where)
     for name in BOOL_OPTIONS & set(options):
         options[name] = coerce_bool(name, options[name], locate(name))
+    if "cors" in options and not isinstance(options["cors"], (list, tuple)):
+        options["cors"] = coerce_bool("cors", options["cors"], locate("cors"))
+    elif "cors" in options:
+        options["cors"] = list(options["cors"])
     if "compression" in options:
         try:
             options["compression"] = compression_name(options["compression"])
         except ValueError as exc:
             raise BadConfig(f"{locate('compression')}{exc}") from None
+    restarts = options.get("max_restarts")
+    if restarts is not None and (not isinstance(restarts, int) or isinstance(restarts, bool) or restarts < 0):
+        raise BadConfig(f"{locate('max_restarts')}max_restarts must be an integer >= 0, got {restarts!r}")
+    window = options.get("restart_window")
+    if window is not None and (not isinstance(window, (int, float)) or isinstance(window, bool) or window <= 0):
+        raise BadConfig(f"{locate('restart_window')}restart_window must be seconds > 0, got {window!r}")
     env = options.get("env")
     if env is not None and not isinstance(env, dict):
         raise BadConfig(f"{locate('env')}env must be a mapping of environment variables, got {type(env).__name__}")

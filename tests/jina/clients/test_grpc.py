@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import time
 
 import grpc
 import pytest
+from docarray import Document
 
+from jina import Client, Flow
 from jina.clients.grpc import _AsyncCallStream
 from jina.clients.hosts import resolve_address
+from jina.flow.ports import free_port
 from tests.jina.serve.fake_call import call_server, request
 
 
@@ -75,3 +79,41 @@ def test_closing_the_client_fails_what_still_waits():
 
     failure, broken = run(test)
     assert str(failure) == "the client was closed" and str(broken) == "the client was closed"
+
+
+def test_a_client_made_before_its_gateway_serves_once_the_gateway_is_up():
+    port = free_port()
+    with Client(port=port) as client:
+        assert client.is_flow_ready(timeout=1) is False
+        with pytest.raises(ConnectionError):
+            client.post("/", Document(text="a"))
+        with Flow(port=port).add(uses="tests.executors.Appender"):
+            deadline = time.monotonic() + 20
+            while not client.is_flow_ready(timeout=1):
+                assert time.monotonic() < deadline, "the client never saw the gateway come up"
+                time.sleep(0.2)
+            assert client.post("/", Document(text="a")).texts == ["ax"]
+
+
+def test_an_async_client_made_before_its_gateway_serves_once_the_gateway_is_up():
+    port = free_port()
+
+    async def scenario(flow_started) -> list[str]:
+        async with Client(port=port, asyncio=True) as client:
+            assert await client.is_flow_ready(timeout=1) is False
+            await flow_started()
+            for _ in range(100):
+                if await client.is_flow_ready(timeout=1):
+                    break
+                await asyncio.sleep(0.2)
+            return [doc.text async for docs in client.post("/", Document(text="b")) for doc in docs]
+
+    flow = Flow(port=port).add(uses="tests.executors.Appender")
+    try:
+
+        async def start() -> None:
+            await asyncio.get_running_loop().run_in_executor(None, flow.start)
+
+        assert asyncio.run(scenario(start)) == ["bx"]
+    finally:
+        flow.close()
