@@ -45,7 +45,6 @@ def iter_documents(inputs: InputType) -> Iterator[Document]:
 
 def build_requests(
     inputs: InputType = None,
-    *,
     on: str = "/",
     parameters: dict[str, Any] | None = None,
     request_size: int = 100,

@@ -302,14 +302,7 @@ class PostingClient(BaseClient, ABC):
         `timeout` (seconds) is each request's deadline: the gateway answers by then, with an error if it must."""
         collector = _collector(on_done, on_error, on_always, return_responses, continue_on_error)
         timeout = self.timeout if timeout is None else timeout
-        requests = build_requests(
-            inputs,
-            on=on,
-            parameters=parameters,
-            request_size=request_size,
-            target_executor=target_executor,
-            timeout=timeout,
-        )
+        requests = build_requests(inputs, on, parameters, request_size, target_executor, timeout)
         window = self._window(prefetch)
         try:
             connection = self._open()
@@ -419,14 +412,7 @@ class AsyncPostingClient(BaseClient, ABC):
         # post() yields each response itself; the collector only keeps Responses, never copying their documents
         collector = _collector(on_done, on_error, on_always, return_responses=True, continue_on_error=continue_on_error)
         timeout = self.timeout if timeout is None else timeout
-        requests = build_requests(
-            inputs,
-            on=on,
-            parameters=parameters,
-            request_size=request_size,
-            target_executor=target_executor,
-            timeout=timeout,
-        )
+        requests = build_requests(inputs, on, parameters, request_size, target_executor, timeout)
         window = self._window(prefetch)
         try:
             connection = await self._open()

@@ -279,14 +279,15 @@ def build_spec(
         if executor.external:
             continue
         env = {**shared_env, **{k: str(v) for k, v in {**(flow_env or {}), **executor.env}.items()}}
+        join = join_mode(executor, topology.needs(executor.name))
         options = {
             "uses_with": _json(executor.uses_with),
             "uses_metas": _json(executor.uses_metas),
             "uses_requests": _json(executor.uses_requests),
             "uses_dynamic_batching": _json(executor.uses_dynamic_batching),
             "workspace": executor.workspace or workspace,
-            "no_reduce": join_mode(executor, topology.needs(executor.name)) == "parts",
-            "join_parts": join_mode(executor, topology.needs(executor.name)) == "merge+parts",
+            "no_reduce": join == "parts",
+            "join_parts": join == "merge+parts",
             "debug": debug,
             **common,
         }

@@ -30,7 +30,7 @@ def test_shards_with_polling_all_reach_every_shard_and_are_reduced(flows):
 def test_shards_with_polling_any_reach_one_shard_and_search_reaches_all_as_in_jina(flows):
     flow = flows(Flow().add(name="idx", uses="tests.services.gateway.executors.ShardTagger", shards=2, replicas=2))
     seen = set()
-    for i in range(8):
+    for i in range(24):  # sequential, so ties between the shards rotate; enough to ride out a busy machine
         doc = flow.post("/index", Document(id=f"d{i}"))[0]
         assert len(_matches_by_shard(doc)) == 1
         seen |= _matches_by_shard(doc)
