@@ -3,48 +3,75 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from typing import Any
 
 import grpc
-from jina_mesh.bridge import docs_ui, openapi
+from jina_mesh.bridge import mounts, openapi
+from jina_mesh.bridge.access import with_token
+from jina_mesh.bridge.bodies import ClientGone, read_body
 from jina_mesh.bridge.config import BridgeConfig
 from jina_mesh.bridge.descriptors import MessageTypes, compiled_files, http_bindings, load_files
 from jina_mesh.bridge.errors import HTTPError
 from jina_mesh.bridge.gateway import GatewayLink
 from jina_mesh.bridge.origins import with_cors
+from jina_mesh.bridge.responses import error_response, json_response
 from jina_mesh.bridge.routes import NoRoute, Route, RouteTable, build_routes
 from jina_mesh.bridge.transcode import build_message, render_message
 from jina_mesh.bridge.websocket import serve_websocket
-from starlette.requests import ClientDisconnect, Request
+from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
 from jina.httpjson import BodyError, JsonError, failed_request_json, loads, request_from_json, response_to_json
 from jina.proto import jina_pb2
+from jina.serve import grpc_timeout
 from jina.serve.compression import parse_compression
+from jina.serve.grpc_timeout import bound_deadline
 from jina.serve.net import wait_listening
+from jina.serve.sanitize import sanitize
 from jina.wire import NETWORK_ERROR, describe_error
 
 _logger = logging.getLogger("jina.bridge")
 
 _JSON_TYPES = ("application/json", "text/json")
+#: seconds past a request's deadline the bridge waits for the gateway's own deadline error
+ANSWER_GRACE = 1.0
 #: seconds between attempts to connect to a gateway that is not there
 RECONNECT_POLL = 0.5
 
 
-class _Disconnected(Exception):
-    pass
+async def _unless_the_client_leaves(request: Request, call: grpc.aio.UnaryUnaryCall) -> Any:
+    """The call's answer; a client that disconnects first cancels the call, and with it the work in
+    the gateway and the executors (raises ClientGone: there is nobody to answer)."""
+    answer = asyncio.ensure_future(call)
+    left = asyncio.ensure_future(_disconnect(request))
+    try:
+        await asyncio.wait({answer, left}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        left.cancel()
+    if not answer.done():
+        call.cancel()
+        answer.cancel()
+        raise ClientGone
+    return answer.result()
 
 
-def json_response(content: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
-    body = json.dumps(content, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
-    return Response(body, status_code=status, headers=headers, media_type="application/json")
+async def _disconnect(request: Request) -> None:
+    """Returns when the client has gone (the body has been read: the next ASGI message is the disconnect)."""
+    while (await request.receive())["type"] != "http.disconnect":
+        pass
 
 
-def error_response(error: HTTPError) -> Response:
-    return json_response(error.to_json(), error.status, error.headers)
+def _deadline(request: Request) -> float | None:
+    """Seconds the caller gives the request (its `Grpc-Timeout` header), or None; 400 if malformed."""
+    value = request.headers.get(grpc_timeout.HEADER)
+    if value is None:
+        return None
+    try:
+        return grpc_timeout.parse(value)
+    except grpc_timeout.BadTimeout as exc:
+        raise HTTPError(400, str(exc)) from None
 
 
 def _check_json_type(request: Request) -> None:
@@ -65,11 +92,14 @@ class Bridge:
         self.descriptor_source = "none"
         self._watcher: asyncio.Task | None = None
         self._openapi: dict | None = None
+        self.mounts = mounts.mounted(config)
 
     # -- lifecycle --------------------------------------------------------------------------
 
     async def start(self) -> None:
-        self.link = GatewayLink(self.config.gateway, parse_compression(self.config.compression))
+        self.link = GatewayLink(
+            self.config.gateway, parse_compression(self.config.compression), token=self.config.access_token
+        )
         # the gateway usually starts next to the bridge: wait for it before the first gRPC call
         if await wait_listening(self.config.gateway, self.config.descriptor_timeout):
             await self.load_routes(self.config.descriptor_timeout)
@@ -128,7 +158,7 @@ class Bridge:
             response = await self._respond(request)
         except HTTPError as error:
             response = error_response(error)
-        except _Disconnected:
+        except ClientGone:
             return
         except Exception as exc:  # a bug must cost one request, never the bridge
             _logger.exception("unexpected error on %s %s", request.method, request.url.path)
@@ -137,9 +167,11 @@ class Bridge:
 
     async def _respond(self, request: Request) -> Response:
         path, verb = request.url.path, request.method
-        special = self._special(path, verb)
-        if special is not None:
-            return special
+        mount = mounts.find(self.mounts, verb, path)
+        if mount is not None:
+            answer = await mount.respond(request, self)
+            if answer is not None:
+                return answer
         try:
             route, bound = self.table.match(verb, path)
         except NoRoute as missing:
@@ -152,35 +184,34 @@ class Bridge:
             raise HTTPError(404, f"no route for {verb} {path}; see /docs for the routes") from None
         if route.kind == "health":
             return await self._health()
+        deadline = _deadline(request)
         raw = await self._read_body(request) if route.body else b""
         if route.kind == "jina":
-            return await self._jina(route, self._json(raw, request, self.config.max_json_depth))
-        return await self._rpc(route, bound, raw, request)
+            body = self._json(raw, request, self.config.max_json_depth)
+            return await self._jina(route, body, deadline, request)
+        return await self._rpc(route, bound, raw, request, deadline)
 
-    def _special(self, path: str, verb: str) -> Response | None:
+    def is_open(self, verb: str, path: str) -> bool:
+        """Served without the access token (`bridge/access.py`): the health route, open mounts."""
+        mount = mounts.find(self.mounts, verb, path)
+        if mount is not None:
+            return mount.open
         if verb not in ("GET", "HEAD"):
-            return None
-        if path == "/openapi.json":
-            if self._openapi is None:
-                self._openapi = openapi.build(self.config, self.table, self.types, self.descriptor_source)
-            return json_response(self._openapi)
-        return docs_ui.respond(path, title=self.config.title)
+            return False
+        try:
+            route, _ = self.table.match(verb, path)
+        except NoRoute:
+            return False
+        return route.kind == "health"
+
+    def openapi_document(self) -> dict[str, Any]:
+        if self._openapi is None:
+            extra = [m.openapi() for m in self.mounts if m.openapi is not None]
+            self._openapi = openapi.build(self.config, self.table, self.types, self.descriptor_source, extra)
+        return self._openapi
 
     async def _read_body(self, request: Request) -> bytes:
-        limit = self.config.max_body_bytes
-        declared = request.headers.get("content-length")
-        if declared and declared.isdigit() and int(declared) > limit:
-            raise HTTPError(413, f"the body ({declared} bytes) is over the limit of {limit} bytes")
-        chunks, size = [], 0
-        try:
-            async for chunk in request.stream():
-                size += len(chunk)
-                if size > limit:
-                    raise HTTPError(413, f"the body is over the limit of {limit} bytes")
-                chunks.append(chunk)
-        except (OSError, ClientDisconnect):
-            raise _Disconnected from None
-        return b"".join(chunks)
+        return await read_body(request, self.config.max_body_bytes)
 
     @staticmethod
     def _json(raw: bytes, request: Request, max_depth: int) -> Any:
@@ -196,19 +227,29 @@ class Bridge:
         assert self.link is not None
         serving, said = await self.link.serving()
         if not serving:
-            raise HTTPError(503, f"the gateway at {self.config.gateway} is not serving: {said}")
+            where = f" at {self.config.gateway}" if self.config.debug else ""
+            raise HTTPError(503, f"the gateway{where} is not serving: {sanitize(said, debug=self.config.debug)}")
         return json_response({})
 
-    async def _jina(self, route: Route, body: Any) -> Response:
+    def _grpc_error(self, err: grpc.aio.AioRpcError) -> HTTPError:
+        return HTTPError.from_grpc(
+            err.code(), err.details() or "", debug=self.config.debug, trailing_metadata=err.trailing_metadata()
+        )
+
+    async def _jina(self, route: Route, body: Any, deadline: float | None, request: Request) -> Response:
         assert self.link is not None
         try:
             data_request = request_from_json(body, route.exec_endpoint)
         except BodyError as exc:
             raise HTTPError.unprocessable(exc.location, exc.message) from None
+        # the gateway answers by the deadline (with its error if it must); the call waits a little
+        # longer for that answer, so that the caller learns which executor was late
+        bound_deadline(data_request, grpc_timeout.to_milliseconds(deadline) if deadline else None)
         try:
-            response = await self.link.process(data_request)
+            call = self.link.process(data_request, timeout=deadline and deadline + ANSWER_GRACE)
+            response = await _unless_the_client_leaves(request, call)
         except grpc.aio.AioRpcError as err:
-            error = HTTPError.from_grpc(err.code(), err.details() or "")
+            error = self._grpc_error(err)
             name = NETWORK_ERROR if error.status in (503, 504) else err.code().name
             error.body = failed_request_json(data_request, name, error.message)
             raise error from None
@@ -224,7 +265,9 @@ class Bridge:
             )
         return json_response(rendered)
 
-    async def _rpc(self, route: Route, bound: dict[str, str], raw: bytes, request: Request) -> Response:
+    async def _rpc(
+        self, route: Route, bound: dict[str, str], raw: bytes, request: Request, deadline: float | None
+    ) -> Response:
         assert self.link is not None and self.types is not None and route.rpc is not None
         request_cls = self.types.get(route.rpc.input_type)
         response_cls = self.types.get(route.rpc.output_type)
@@ -239,9 +282,9 @@ class Bridge:
             max_depth=self.config.max_json_depth,
         )
         try:
-            reply = await self.link.unary(route.rpc.path, request_cls, response_cls)(message)
+            reply = await self.link.unary(route.rpc.path, request_cls, response_cls)(message, timeout=deadline)
         except grpc.aio.AioRpcError as err:
-            raise HTTPError.from_grpc(err.code(), err.details() or "") from None
+            raise self._grpc_error(err) from None
         return json_response(render_message(reply, route.response_body))
 
 
@@ -278,4 +321,4 @@ class BridgeApp:
 
 def create_app(config: BridgeConfig):
     app = BridgeApp(config)
-    return with_cors(app, config.cors), app
+    return with_cors(with_token(app, config.access_token, app.bridge.is_open), config.cors), app

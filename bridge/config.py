@@ -96,6 +96,8 @@ class BridgeConfig:
     cors: bool | tuple[str, ...] = False
     no_debug_endpoints: bool = False
     no_crud_endpoints: bool = False
+    #: serve GraphQL at /graphql (bridge/graphql.py; needs the `graphql` extra)
+    expose_graphql_endpoint: bool = False
     expose_endpoints: tuple[ExposedEndpoint, ...] = ()
     title: str = "My Jina Service"
     description: str = "A Flow served over HTTP and WebSocket by jina-mesh's bridge."
@@ -118,6 +120,11 @@ class BridgeConfig:
     #: serve HTTPS and WSS with this certificate and key (PEM files)
     ssl_certfile: str | None = None
     ssl_keyfile: str | None = None
+    #: require a client certificate signed by this authority (PEM file): mutual TLS
+    ssl_ca_certs: str | None = None
+    #: the bearer token every request but health and the docs must carry (`jina.serve.access`); it
+    #: comes from the environment (JINA_MESH_ACCESS_TOKEN), never from a file or the command line
+    access_token: str | None = field(default=None, repr=False)
 
     @classmethod
     def build(cls, gateway: str, **options: Any) -> BridgeConfig:

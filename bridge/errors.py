@@ -8,13 +8,22 @@ The table is grpc-gateway's (`runtime/errors.go`), i.e. the mapping documented i
 An error that belongs to a Jina request (an Executor raised) is Jina's response body (header,
 parameters, routes, data) with that same `error` object added, so Jina-aware clients find the
 exception in `header.status` and everyone else finds it in `error`.
+
+A message that comes from a failed gRPC call (`from_grpc`) goes through `jina.serve.sanitize`
+first: when the gateway itself cannot be reached, gRPC's text names its internal address. A
+RESOURCE_EXHAUSTED answer (the gateway's `max_queued_requests`) carries `Retry-After` (RFC 9110
+§10.2.3) from the call's `retry-after` trailing metadata, or from the gateway's message.
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable
 from typing import Any
 
 import grpc
+
+from jina.serve.sanitize import sanitize
 
 # google/rpc/code.proto → HTTP, as grpc-gateway maps them
 GRPC_TO_HTTP: dict[grpc.StatusCode, int] = {
@@ -53,6 +62,20 @@ _LOCAL_STATUS = {
 }
 
 
+#: the gateway's trailing metadata key, and how its RESOURCE_EXHAUSTED message says the same
+RETRY_AFTER_KEY = "retry-after"
+_RETRY_AFTER_TEXT = re.compile(r"\bretry after (\d+) s\b")
+
+
+def retry_after(details: str, trailing_metadata: Iterable[tuple[str, Any]] | None = None) -> str | None:
+    """Seconds to wait, as `Retry-After` writes them: from the trailing metadata, else the message."""
+    for key, value in trailing_metadata or ():
+        if key.lower() == RETRY_AFTER_KEY and str(value).isdigit():
+            return str(value)
+    found = _RETRY_AFTER_TEXT.search(details or "")
+    return found.group(1) if found else None
+
+
 def http_status(code: grpc.StatusCode) -> int:
     return GRPC_TO_HTTP.get(code, 500)
 
@@ -84,8 +107,22 @@ class HTTPError(Exception):
         return cls(422, f"{location}: {message}", details=[{"location": location, "message": message}])
 
     @classmethod
-    def from_grpc(cls, code: grpc.StatusCode, details: str) -> HTTPError:
-        return cls(http_status(code), details or code.name, grpc_status=code)
+    def from_grpc(
+        cls,
+        code: grpc.StatusCode,
+        details: str,
+        *,
+        debug: bool = False,
+        trailing_metadata: Iterable[tuple[str, Any]] | None = None,
+    ) -> HTTPError:
+        """The error for a failed gRPC call; its details sanitised unless `debug`."""
+        headers = {}
+        if code == grpc.StatusCode.RESOURCE_EXHAUSTED:
+            wait = retry_after(details, trailing_metadata)
+            if wait is not None:
+                headers["Retry-After"] = wait
+        message = sanitize(details, debug=debug) or code.name
+        return cls(http_status(code), message, grpc_status=code, headers=headers)
 
     def to_json(self) -> dict[str, Any]:
         error = {"code": self.status, "status": self.grpc_status.name, "message": self.message, "details": self.details}

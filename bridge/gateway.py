@@ -8,6 +8,7 @@ import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from jina.proto import jina_pb2
+from jina.serve.access_grpc import async_token_senders
 from jina.serve.options import channel_options
 from jina.wire import CALL, PROCESS_SINGLE_DATA
 
@@ -17,9 +18,12 @@ def _identity(data: bytes) -> bytes:
 
 
 class GatewayLink:
-    def __init__(self, target: str, compression: grpc.Compression | None = None):
+    def __init__(self, target: str, compression: grpc.Compression | None = None, token: str | None = None):
         self.target = target
-        self.channel = grpc.aio.insecure_channel(target, options=channel_options(), compression=compression)
+        # the bridge checks its clients' token itself; it sends its own with every call
+        self.channel = grpc.aio.insecure_channel(
+            target, options=channel_options(), compression=compression, interceptors=async_token_senders(token)
+        )
         self._unary: dict[tuple[str, type, type], Callable] = {}
         self._health = health_pb2_grpc.HealthStub(self.channel)
         self.process = self.channel.unary_unary(

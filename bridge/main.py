@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import json
+import ssl
 import sys
 import traceback
 from collections.abc import Sequence
@@ -13,13 +15,15 @@ from pathlib import Path
 import uvicorn
 from jina_mesh.bridge.app import create_app
 from jina_mesh.bridge.config import BridgeConfig, ConfigError
+from jina_mesh.bridge.graphql import require_library
 from jina_mesh.bridge.http_limits import HeadLimits, protocol_class
 
 from jina import logs
 from jina.excepts import BadConfig
+from jina.serve.access import token_from_env
 from jina.serve.net import require_free_port
 from jina.serve.process import ParentPipes, add_parent_arguments
-from jina.serve.tls import check_tls_pair
+from jina.serve.tls import check_tls_pair, read_client_ca
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -58,6 +62,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--compression", default=None, help="gRPC compression towards the gateway: none, gzip, deflate")
     parser.add_argument("--ssl-certfile", default=None, help="serve HTTPS/WSS with this certificate (PEM)")
     parser.add_argument("--ssl-keyfile", default=None, help="the private key (PEM) of --ssl-certfile")
+    parser.add_argument(
+        "--ssl-ca-certs", default=None, help="require a client certificate signed by this authority (PEM): mutual TLS"
+    )
     parser.add_argument(
         "--config",
         default=None,
@@ -114,10 +121,21 @@ def config_from_args(args: argparse.Namespace) -> BridgeConfig:
         "compression",
         "ssl_certfile",
         "ssl_keyfile",
+        "ssl_ca_certs",
     ):
         if getattr(args, name) is not None:
             options[name] = getattr(args, name)
     return BridgeConfig.build(args.gateway, **options)
+
+
+def _tls_options(config: BridgeConfig) -> dict:
+    """uvicorn's TLS settings: HTTPS/WSS, and with `ssl_ca_certs` a client certificate required."""
+    if not config.ssl_certfile:
+        return {}
+    options = {"ssl_certfile": config.ssl_certfile, "ssl_keyfile": config.ssl_keyfile}
+    if config.ssl_ca_certs:
+        options |= {"ssl_ca_certs": config.ssl_ca_certs, "ssl_cert_reqs": ssl.CERT_REQUIRED}
+    return options
 
 
 class BridgeServer(uvicorn.Server):
@@ -145,8 +163,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     logger = logs.configure("bridge", args.log_level)
     parent = ParentPipes.from_args(args)
     try:
-        config = config_from_args(args)
+        # read, and dropped from the environment, before anything could report it
+        config = dataclasses.replace(config_from_args(args), access_token=token_from_env())
         check_tls_pair(config.ssl_certfile, config.ssl_keyfile)
+        read_client_ca(config.ssl_ca_certs, config.ssl_certfile)
+        if config.expose_graphql_endpoint:
+            require_library(load=True)
         require_free_port(config.host, config.port)
         app, _ = create_app(config)
         options = {
@@ -169,7 +191,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "lifespan": "on",
             # on SIGTERM: answer what is in flight, but give up on open connections after a while
             "timeout_graceful_shutdown": 5,
-            **({"ssl_certfile": config.ssl_certfile, "ssl_keyfile": config.ssl_keyfile} if config.ssl_certfile else {}),
+            **_tls_options(config),
             **config.uvicorn_kwargs,
         }
         server = BridgeServer(uvicorn.Config(app, **options), parent)

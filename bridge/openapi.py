@@ -44,45 +44,137 @@ _WELL_KNOWN = {
 }
 
 
+# protobuf's limits for the document fields that are not JSON's (uint32, float)
+_UINT32_MAX = 2**32 - 1
+_FLOAT32_MAX = 3.4028234663852886e38
+# the gRPC status names an error's `status` may carry (google/rpc/code.proto)
+_GRPC_STATUS_NAMES = [
+    "OK",
+    "CANCELLED",
+    "UNKNOWN",
+    "INVALID_ARGUMENT",
+    "DEADLINE_EXCEEDED",
+    "NOT_FOUND",
+    "ALREADY_EXISTS",
+    "PERMISSION_DENIED",
+    "RESOURCE_EXHAUSTED",
+    "FAILED_PRECONDITION",
+    "ABORTED",
+    "OUT_OF_RANGE",
+    "UNIMPLEMENTED",
+    "INTERNAL",
+    "UNAVAILABLE",
+    "DATA_LOSS",
+    "UNAUTHENTICATED",
+]
+
+
+def _nullable(schema: dict[str, Any]) -> dict[str, Any]:
+    """`schema` or null; a `$ref` is wrapped, since OpenAPI 3.0 ignores a `$ref`'s siblings."""
+    if "$ref" in schema:
+        return {"nullable": True, "allOf": [schema]}
+    return {**schema, "nullable": True}
+
+
 def _jina_schemas() -> dict[str, Any]:
+    """Jina's models, saying exactly what `jina.httpjson` and `jina.docjson` read and write.
+
+    A request document is read leniently (unknown keys ignored, `null` for any field, a bare
+    string for a text document), a request body strictly (unknown keys refused with a 422).
+    """
     nullable_string = {"type": "string", "nullable": True}
-    nullable_number = {"type": "number", "nullable": True}
-    nullable_integer = {"type": "integer", "nullable": True}
+    float32 = {"type": "number", "format": "float", "minimum": -_FLOAT32_MAX, "maximum": _FLOAT32_MAX}
+    nullable_float = _nullable(float32)
+    nullable_uint32 = {"type": "integer", "minimum": 0, "maximum": _UINT32_MAX, "nullable": True}
+    document = {"$ref": _REF + "PydanticDocument"}
+    # a request may give a document as its text; responses always write objects
+    document_or_text = {"anyOf": [document, {"type": "string", "description": "a document with this text"}]}
+    ndarray = {
+        "nullable": True,
+        "allOf": [{"$ref": _REF + "NdArray"}],
+        "description": "a number or (nested) lists of numbers of a regular shape (every row the same length)",
+    }
+    score = {"$ref": _REF + "NamedScore"}
+    scores = {
+        "type": "object",
+        "nullable": True,
+        "description": "named scores; a request may give a score as its bare value",
+        "additionalProperties": {"anyOf": [score, float32]},
+    }
     document_properties = {
         "id": nullable_string,
         "parent_id": nullable_string,
-        "granularity": nullable_integer,
-        "adjacency": nullable_integer,
+        "granularity": nullable_uint32,
+        "adjacency": nullable_uint32,
         "blob": {"type": "string", "format": "byte", "nullable": True, "description": "base64"},
-        "tensor": {"nullable": True, "description": "a (nested) list of numbers"},
+        "tensor": ndarray,
         "mime_type": nullable_string,
         "text": nullable_string,
-        "weight": nullable_number,
+        "weight": nullable_float,
         "uri": nullable_string,
         "tags": {"type": "object", "additionalProperties": True, "nullable": True},
-        "offset": nullable_number,
-        "location": {"type": "array", "items": {"type": "number"}, "nullable": True},
-        "embedding": {"nullable": True, "description": "a (nested) list of numbers"},
+        "offset": nullable_float,
+        "location": {"type": "array", "items": float32, "nullable": True},
+        "embedding": ndarray,
         "modality": nullable_string,
-        "evaluations": {"type": "object", "additionalProperties": {"$ref": _REF + "NamedScore"}, "nullable": True},
-        "scores": {"type": "object", "additionalProperties": {"$ref": _REF + "NamedScore"}, "nullable": True},
-        "chunks": {"type": "array", "items": {"$ref": _REF + "PydanticDocument"}, "nullable": True},
-        "matches": {"type": "array", "items": {"$ref": _REF + "PydanticDocument"}, "nullable": True},
+        "evaluations": scores,
+        "scores": scores,
+        "chunks": {"type": "array", "items": document_or_text, "nullable": True},
+        "matches": {"type": "array", "items": document_or_text, "nullable": True},
     }
     assert tuple(document_properties) == FIELDS
     data = {
         "description": 'the documents: a list, or Jina\'s older {"docs": [...]}',
-        "oneOf": [
-            {"type": "array", "items": {"$ref": _REF + "PydanticDocument"}},
-            {"type": "object", "properties": {"docs": {"type": "array", "items": {"$ref": _REF + "PydanticDocument"}}}},
-        ],
         "nullable": True,
+        "oneOf": [
+            {"type": "array", "items": document_or_text},
+            {
+                "type": "object",
+                "required": ["docs"],
+                "properties": {"docs": {"type": "array", "items": document_or_text, "nullable": True}},
+                "additionalProperties": False,
+            },
+        ],
     }
-    request_properties = {
-        "data": data,
-        "target_executor": {"type": "string", "description": "regular expression over executor names"},
-        "parameters": {"type": "object", "additionalProperties": True},
+    target_executor = {
+        "type": "string",
+        "format": "regex",
+        "nullable": True,
+        "description": "a regular expression over executor names: only those run (an invalid one is a 400)",
     }
+    exec_endpoint = {"type": "string", "nullable": True, "default": "/", "description": "the Executor endpoint"}
+    parameters = {"type": "object", "additionalProperties": True, "nullable": True}
+    # what Jina's client sends besides: its header (only the request id is read) and routes (ignored)
+    client_fields = {
+        "header": {
+            "type": "object",
+            "nullable": True,
+            "description": "only the request id is read",
+            "properties": {"requestId": nullable_string, "request_id": nullable_string},
+            "additionalProperties": True,
+        },
+        "routes": {"type": "array", "items": {}, "nullable": True, "description": "ignored"},
+    }
+
+    def request_model(description: str, endpoint: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "type": "object",
+            # a `null` body, like an empty one, is a request with no documents
+            "nullable": True,
+            "description": description,
+            "properties": {
+                "data": data,
+                "targetExecutor": target_executor,
+                "target_executor": {**target_executor, "description": "targetExecutor, snake_case"},
+                "parameters": parameters,
+                "execEndpoint": endpoint,
+                "exec_endpoint": {**endpoint, "description": "execEndpoint, snake_case"},
+                **client_fields,
+            },
+            # a misspelt key is refused (422) rather than silently dropped
+            "additionalProperties": False,
+        }
+
     status = {
         "type": "object",
         "nullable": True,
@@ -96,23 +188,32 @@ def _jina_schemas() -> dict[str, Any]:
         "NamedScore": {
             "type": "object",
             "properties": {
-                "value": nullable_number,
+                "value": nullable_float,
                 "op_name": nullable_string,
                 "description": nullable_string,
                 "ref_id": nullable_string,
             },
+            # an unknown key is refused (422) unless it is null: a null field is no field
+            "additionalProperties": {"nullable": True, "enum": [None]},
         },
-        "PydanticDocument": {"type": "object", "properties": document_properties},
-        "JinaRequestModel": {
+        "NdArray": {
+            "description": "booleans are read as 0 and 1",
+            "anyOf": [
+                {"type": "number"},
+                {"type": "boolean"},
+                {"type": "array", "items": {"$ref": _REF + "NdArray"}},
+            ],
+        },
+        "PydanticDocument": {
             "type": "object",
-            "description": "targetExecutor is accepted for target_executor",
-            "properties": request_properties,
+            "description": "a document; in a request, unknown keys are ignored",
+            "properties": document_properties,
         },
-        "JinaEndpointRequestModel": {
-            "type": "object",
-            "description": "execEndpoint/targetExecutor are accepted for exec_endpoint/target_executor",
-            "properties": {**request_properties, "exec_endpoint": {"type": "string", "default": "/"}},
-        },
+        "JinaRequestModel": request_model(
+            "Jina's request; this route calls its own endpoint, whatever execEndpoint says",
+            {**exec_endpoint, "description": "ignored: this route calls its own endpoint"},
+        ),
+        "JinaEndpointRequestModel": request_model("Jina's request, with the endpoint to call", exec_endpoint),
         "ExceptionProto": {
             "type": "object",
             "nullable": True,
@@ -144,30 +245,46 @@ def _jina_schemas() -> dict[str, Any]:
         },
         "JinaResponseModel": {
             "type": "object",
+            "required": ["header", "parameters", "routes", "data"],
             "properties": {
                 "header": {"$ref": _REF + "HeaderProto"},
                 "parameters": {"type": "object", "additionalProperties": True},
                 "routes": {"type": "array", "items": {"$ref": _REF + "RouteProto"}},
-                "data": {"type": "array", "items": {"$ref": _REF + "PydanticDocument"}},
+                "data": {"type": "array", "items": document},
             },
         },
         "JinaHealthModel": {"type": "object", "description": "{} while the gateway serves"},
         "Error": {
             "type": "object",
-            "required": ["code", "status", "message"],
+            "required": ["code", "status", "message", "details"],
             "properties": {
-                "code": {"type": "integer", "description": "the HTTP status"},
-                "status": {"type": "string", "description": "the gRPC status name, e.g. UNAVAILABLE"},
+                "code": {"type": "integer", "minimum": 400, "maximum": 599, "description": "the HTTP status"},
+                "status": {
+                    "type": "string",
+                    "enum": _GRPC_STATUS_NAMES,
+                    "description": "the gRPC status name, e.g. UNAVAILABLE",
+                },
                 "message": {"type": "string"},
-                "details": {"type": "array", "items": {}},
+                "details": {
+                    "type": "array",
+                    "description": "for a 422: where the body is wrong ({location, message})",
+                    "items": {},
+                },
             },
         },
         "ErrorResponse": {
             "type": "object",
-            "description": "every error; Jina request errors also carry header/parameters/routes/data",
+            "description": "every error; Jina request errors also carry Jina's response (header, parameters, routes, "
+            "data), with the exception in header.status",
             "required": ["error"],
-            "properties": {"error": {"$ref": _REF + "Error"}},
-            "additionalProperties": True,
+            "properties": {
+                "error": {"$ref": _REF + "Error"},
+                "header": {"$ref": _REF + "HeaderProto"},
+                "parameters": {"type": "object", "additionalProperties": True},
+                "routes": {"type": "array", "items": {"$ref": _REF + "RouteProto"}},
+                "data": {"type": "array", "items": document},
+            },
+            "additionalProperties": False,
         },
     }
 
@@ -199,7 +316,10 @@ class _MessageSchemas:
 
     def _single(self, field: FieldDescriptor) -> dict[str, Any]:
         if field.message_type is not None:
-            return self.ref(field.message_type)
+            schema = self.ref(field.message_type)
+            # a message field that is not set is written `null` (`transcode.render_message`), as
+            # Jina's /dry_run writes `"exception": null`; items of a repeated field never are
+            return schema if field.label == FieldDescriptor.LABEL_REPEATED or not schema else _nullable(schema)
         return dict(_SCALARS.get(field.type, {}))
 
 
@@ -258,8 +378,13 @@ def _operation_id(route: Route) -> str:
 
 
 def build(
-    config: BridgeConfig, table: RouteTable, bridge_types=None, descriptor_source: str = "compiled"
+    config: BridgeConfig,
+    table: RouteTable,
+    bridge_types=None,
+    descriptor_source: str = "compiled",
+    extra_paths: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
+    """The document; `extra_paths`: the paths of the bridge's own mounts (`bridge/mounts.py`)."""
     schemas = _jina_schemas()
     messages = _MessageSchemas(schemas)
     paths: dict[str, dict[str, Any]] = {}
@@ -275,6 +400,8 @@ def build(
             operation["operationId"] = f"{base}_{count}"
         used.add(operation["operationId"])
         paths.setdefault(route.template.openapi_path, {})[route.verb.lower()] = operation
+    for extra in extra_paths or ():
+        paths.update(extra)
     return {
         "openapi": "3.0.3",
         "info": {

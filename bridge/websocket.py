@@ -29,6 +29,9 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from jina.httpjson import DEFAULT_MAX_JSON_DEPTH, BodyError, JsonError, loads, request_from_json, response_to_json
 from jina.proto import jina_pb2
+from jina.serve import grpc_timeout
+from jina.serve.grpc_timeout import bound_deadline
+from jina.serve.sanitize import sanitize
 from jina.wire import DRY_RUN, END_OF_INPUT, NETWORK_ERROR, PREFETCH_KEY, error_status
 
 _logger = logging.getLogger("jina.bridge")
@@ -47,9 +50,18 @@ def close_reason(text: str) -> str:
 
 class _Connection:
     def __init__(
-        self, websocket: WebSocket, mode: str, with_stacks: bool, max_json_depth: int = DEFAULT_MAX_JSON_DEPTH
+        self,
+        websocket: WebSocket,
+        mode: str,
+        with_stacks: bool,
+        max_json_depth: int = DEFAULT_MAX_JSON_DEPTH,
+        timeout_ms: int | None = None,
     ):
         self.with_stacks = with_stacks
+        #: the connection's deadline for each request (from its handshake's Grpc-Timeout), if any
+        self.timeout_ms = timeout_ms
+        #: requests in flight that carry a deadline: past it, such a request fails alone
+        self.deadlined: set[str] = set()
         self.max_json_depth = max_json_depth
         self.websocket = websocket
         self.mode = mode
@@ -84,19 +96,39 @@ class _Connection:
             if body == {}:
                 return None
             try:
-                return request_from_json(body).SerializeToString()
+                request = request_from_json(body)
             except BodyError as exc:
                 raise HTTPError.unprocessable(exc.location, exc.message) from None
+            bound_deadline(request, self.timeout_ms)
+            self._note_deadline(request)
+            return request.SerializeToString()
         data = message.get("bytes")
         if data is None:
             raise HTTPError(400, "this connection speaks the `bytes` sub-protocol: send binary frames")
         if data == END_OF_INPUT:
             return None
         try:
-            jina_pb2.DataRequestProto.FromString(data)  # refuse garbage here, not on the shared stream
+            request = jina_pb2.DataRequestProto.FromString(data)  # refuse garbage here, not on the shared stream
         except DecodeError:
             raise HTTPError(400, "the frame is not a serialized jina.DataRequestProto") from None
-        return data
+        # a frame's own deadline stands when it is the earlier one
+        changed = bound_deadline(request, self.timeout_ms)
+        self._note_deadline(request)
+        return request.SerializeToString() if changed else data
+
+    def _note_deadline(self, request: jina_pb2.DataRequestProto) -> None:
+        if request.header.timeout:
+            self.deadlined.add(request.header.request_id)
+
+    def ends_socket(self, header: jina_pb2.HeaderProto) -> bool:
+        """Whether this answer's error ends the socket: the gateway could not reach an executor (as
+        Jina closes, with 1011), unless the request ran out of its own deadline (it fails alone)."""
+        had_deadline = header.request_id in self.deadlined
+        self.deadlined.discard(header.request_id)
+        status = header.status
+        if status.code != jina_pb2.StatusProto.ERROR or status.exception.name != NETWORK_ERROR:
+            return False
+        return not (had_deadline and "DEADLINE_EXCEEDED" in status.exception.args)
 
     def to_frame(self, response: bytes) -> bytes | str:
         if self.mode == "bytes":
@@ -117,17 +149,33 @@ async def _pump_requests(connection: _Connection, call) -> None:
         except HTTPError as error:
             await connection.send_error(error)
             continue
-        if request is None:
-            await call.done_writing()
+        try:
+            if request is None:
+                await call.done_writing()
+                return
+            await call.write(request)
+        except (asyncio.InvalidStateError, grpc.aio.AioRpcError):
+            # the call ended under us (the gateway went away): the answers' side closes with 1011
             return
-        await call.write(request)
+
+
+def _handshake_timeout_ms(websocket: WebSocket) -> int | None:
+    """The connection's deadline per request: the handshake's Grpc-Timeout header, or its
+    `?grpc-timeout=` query parameter (browsers cannot set WebSocket headers). BadTimeout if malformed."""
+    value = websocket.headers.get(grpc_timeout.HEADER) or websocket.query_params.get(grpc_timeout.QUERY_PARAMETER)
+    return grpc_timeout.to_milliseconds(grpc_timeout.parse(value)) if value else None
 
 
 async def _serve_data(link: GatewayLink | None, websocket: WebSocket, with_stacks: bool, max_json_depth: int) -> None:
+    try:
+        timeout_ms = _handshake_timeout_ms(websocket)
+    except grpc_timeout.BadTimeout as exc:
+        await refuse_handshake(websocket, HTTPError(400, str(exc)))
+        return
     offered = websocket.scope.get("subprotocols") or []
     mode = "bytes" if "bytes" in offered else "json"
     await websocket.accept(subprotocol=mode if mode in offered else None)
-    connection = _Connection(websocket, mode, with_stacks, max_json_depth)
+    connection = _Connection(websocket, mode, with_stacks, max_json_depth, timeout_ms)
     assert link is not None
     metadata = []
     prefetch = websocket.query_params.get("prefetch")
@@ -139,15 +187,20 @@ async def _serve_data(link: GatewayLink | None, websocket: WebSocket, with_stack
     try:
         done, _ = await asyncio.wait({reader, answers}, return_when=asyncio.FIRST_COMPLETED)
         if reader in done and reader.exception() is None:
-            await answers  # end of input: the rest of the answers, then a normal close
+            # end of input (or the call ended under the reader): the rest of the answers, then the close
+            await asyncio.wait({answers})
+        failed = answers.exception() if answers.done() else None
+        if failed is None and reader.done() and not reader.cancelled():
+            failed = reader.exception()  # a write the gateway refused: it is gone (or was never there)
         if answers.done() and answers.exception() is None:
             await websocket.close(1000)
-        elif answers.done() and isinstance(answers.exception(), grpc.aio.AioRpcError):
-            err = answers.exception()
+        elif isinstance(failed, grpc.aio.AioRpcError):
+            err = failed
             if err.code() != grpc.StatusCode.CANCELLED:
-                await websocket.close(1011, close_reason(f"gateway error: {err.code().name}: {err.details()}"))
+                details = sanitize(err.details() or "", debug=with_stacks)
+                await websocket.close(1011, close_reason(f"gateway error: {err.code().name}: {details}".rstrip(": ")))
         elif answers.done() and isinstance(answers.exception(), GatewayFailure):
-            await websocket.close(1011, close_reason(str(answers.exception())))
+            await websocket.close(1011, close_reason(sanitize(str(answers.exception()), debug=with_stacks)))
         # otherwise the client left (the reader failed): nothing to send, just let go below
     except (WebSocketDisconnect, RuntimeError, OSError, grpc.aio.AioRpcError):
         pass  # the client left while answers were being sent
@@ -177,12 +230,12 @@ async def _pump_answers(connection: _Connection, call) -> None:
     """Gateway answers → client frames, until the gateway ends the stream."""
     async for response in call:
         await connection.send_frame(connection.to_frame(response))
-        status = jina_pb2.DataRequestProtoWoData.FromString(response).header.status
-        if status.code == jina_pb2.StatusProto.ERROR and status.exception.name == NETWORK_ERROR:
-            raise GatewayFailure(status.description)
+        header = jina_pb2.DataRequestProtoWoData.FromString(response).header
+        if connection.ends_socket(header):
+            raise GatewayFailure(header.status.description)
 
 
-async def _serve_dry_run(link: GatewayLink | None, websocket: WebSocket) -> None:
+async def _serve_dry_run(link: GatewayLink | None, websocket: WebSocket, debug: bool = False) -> None:
     """Jina's `/dry_run` socket: any frame is answered with the gateway's dry-run StatusProto."""
     await websocket.accept()
     assert link is not None
@@ -195,22 +248,23 @@ async def _serve_dry_run(link: GatewayLink | None, websocket: WebSocket) -> None
             try:
                 status = await call(empty_pb2.Empty())
             except grpc.aio.AioRpcError as err:
-                status = jina_pb2.StatusProto(code=jina_pb2.StatusProto.ERROR, description=err.details() or "")
+                description = sanitize(err.details() or "", debug=debug)
+                status = jina_pb2.StatusProto(code=jina_pb2.StatusProto.ERROR, description=description)
             await websocket.send_bytes(status.SerializeToString())
     except (WebSocketDisconnect, RuntimeError, OSError):
         return
 
 
-async def _refuse(websocket: WebSocket, reason: str) -> None:
-    """Refuse the handshake: HTTP 403 with the one error shape where the server can send one
-    (uvicorn's denial-response extension), else close code 1008 (policy violation) with `reason`."""
+async def refuse_handshake(websocket: WebSocket, error: HTTPError) -> None:
+    """Refuse the handshake: `error` as an HTTP response with the one error shape where the server can
+    send one (uvicorn's denial-response extension), else close code 1008 (policy violation)."""
     if "websocket.http.response" in websocket.scope.get("extensions", {}):
-        error = HTTPError(403, reason, grpc_status=grpc.StatusCode.PERMISSION_DENIED)
         body = json.dumps(error.to_json()).encode()
-        await websocket.send_denial_response(Response(body, status_code=403, media_type="application/json"))
+        response = Response(body, status_code=error.status, headers=error.headers, media_type="application/json")
+        await websocket.send_denial_response(response)
         return
     await websocket.accept()
-    await websocket.close(1008, close_reason(reason))
+    await websocket.close(1008, close_reason(error.message))
 
 
 async def serve_websocket(link: GatewayLink | None, scope, receive, send, *, config: BridgeConfig) -> None:
@@ -222,11 +276,11 @@ async def serve_websocket(link: GatewayLink | None, scope, receive, send, *, con
         refusal = websocket_refusal(config.cors, websocket.headers.get("origin"), websocket.headers.get("host", ""))
         if refusal is not None:
             _logger.info("%s", refusal)
-            await _refuse(websocket, refusal)
+            await refuse_handshake(websocket, HTTPError(403, refusal, grpc_status=grpc.StatusCode.PERMISSION_DENIED))
         elif path == "/":
             await _serve_data(link, websocket, config.debug, config.max_json_depth)
         elif path == "/dry_run":
-            await _serve_dry_run(link, websocket)
+            await _serve_dry_run(link, websocket, config.debug)
         else:
             await websocket.close(1008)  # refuses the handshake: there is no such socket
     except Exception:  # whatever a client does, the bridge stays up

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import datetime
 import json
+import math
 import re
 from typing import Any
 
@@ -101,9 +102,63 @@ class BodyError(ValueError):
 
 def _documents(items: Any) -> Any:
     try:
-        return documents_from_json(items)
+        docs = documents_from_json(items)
     except DocumentJsonError as exc:
         raise BodyError(exc.location, exc.message) from None
+    except (ValueError, OverflowError) as exc:
+        # what protobuf refuses to store (a number out of its field's range, a lone surrogate):
+        # the sender's fault, so a 422, never the bridge's 500
+        raise BodyError("data", f"a value does not fit its field: {exc}") from None
+    _float32_overflow(docs.docs, "data.docs" if isinstance(items, dict) else "data")
+    return docs
+
+
+def _float32_overflow(docs: Any, location: str) -> None:
+    """Refuse what JSON cannot write back: a number past a 32-bit float's range (stored as infinity)
+    and an infinite tag (`1e400`). NaN in a tensor or embedding stays, as Jina's client sends it."""
+    for index, doc in enumerate(docs):
+        where = f"{location}[{index}]"
+        numbers = [("weight", doc.weight), ("offset", doc.offset)]
+        numbers += [(f"location[{i}]", v) for i, v in enumerate(doc.location)]
+        for name in ("scores", "evaluations"):
+            numbers += [(f"{name}.{key}.value", score.value) for key, score in getattr(doc, name).items()]
+        for name, value in numbers:
+            if not math.isfinite(value):
+                raise BodyError(f"{where}.{name}", "expected a number within a 32-bit float's range")
+        if doc.tags:
+            _finite(struct_to_dict(doc.tags), f"{where}.tags")
+        _float32_overflow(doc.chunks, f"{where}.chunks")
+        _float32_overflow(doc.matches, f"{where}.matches")
+
+
+def _text(value: Any, location: str) -> str | None:
+    """A string field of the body: a string (protobuf stores only valid Unicode) or null."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise BodyError(location, "expected a string")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise BodyError(location, "expected valid Unicode (a lone surrogate escape is not)") from None
+    return value
+
+
+def _finite(value: Any, location: str) -> None:
+    """Refuse numbers JSON cannot write back (1e400 parses to infinity; NaN is Python's extension)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        raise BodyError(location, "expected a finite number")
+    if isinstance(value, int) and not isinstance(value, bool):
+        try:
+            float(value)
+        except OverflowError:
+            raise BodyError(location, "a number too large for a double") from None
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _finite(item, f"{location}.{key}")
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            _finite(item, f"{location}[{index}]")
 
 
 # -- requests --------------------------------------------------------------------------------
@@ -123,7 +178,13 @@ def request_to_json(request: jina_pb2.DataRequestProto) -> dict[str, Any]:
 
 
 def request_from_json(body: Any, exec_endpoint: str | None = None) -> jina_pb2.DataRequestProto:
-    """A request as a server reads it; `exec_endpoint` (fixed by a route such as `/index`) wins over the body's."""
+    """A request as a server reads it; `exec_endpoint` (fixed by a route such as `/index`) wins over the body's.
+
+    Every field may be `null`, which means the same as leaving it out (as in Jina's models); a
+    `null` body is an empty one. Each field is checked for its type even where it is not used
+    (the body's endpoint on a route that fixes its own), so what the OpenAPI document forbids
+    is refused everywhere.
+    """
     if body is None:
         body = {}
     if not isinstance(body, dict):
@@ -137,24 +198,36 @@ def request_from_json(body: Any, exec_endpoint: str | None = None) -> jina_pb2.D
         name = _REQUEST_KEYS[key]
         if name not in fields or key != name:
             fields[name] = value
+    # both spellings are checked, though one wins
+    for key in ("execEndpoint", "exec_endpoint"):
+        _text(body.get(key), key)
+    for key in ("targetExecutor", "target_executor"):
+        pattern = _text(body.get(key), key)
+        if pattern:
+            try:
+                re.compile(pattern)  # as the gateway compiles it (it answers a bad one with 400)
+            except re.error as exc:
+                raise BodyError(key, f"expected a regular expression: {exc}") from None
     request = jina_pb2.DataRequestProto()
     header = fields.get("header")
-    request_id = header.get("request_id") or header.get("requestId") if isinstance(header, dict) else None
-    request.header.request_id = request_id if isinstance(request_id, str) and request_id else new_request_id()
-    endpoint = exec_endpoint or fields.get("exec_endpoint") or "/"
-    if not isinstance(endpoint, str):
-        raise BodyError("execEndpoint", "expected a string")
-    request.header.exec_endpoint = endpoint
-    target = fields.get("target_executor")
-    if target is not None:
-        if not isinstance(target, str):
-            raise BodyError("targetExecutor", "expected a string")
-        if target:
-            request.header.target_executor = target
+    if header is not None and not isinstance(header, dict):
+        raise BodyError("header", "expected an object")
+    header = header or {}
+    request_id = None
+    for key in ("requestId", "request_id"):
+        request_id = request_id or _text(header.get(key), f"header.{key}")
+    request.header.request_id = request_id or new_request_id()
+    routes = fields.get("routes")
+    if routes is not None and not isinstance(routes, list):
+        raise BodyError("routes", "expected a list")
+    request.header.exec_endpoint = exec_endpoint or fields.get("exec_endpoint") or "/"
+    if fields.get("target_executor"):
+        request.header.target_executor = fields["target_executor"]
     parameters = fields.get("parameters")
     if parameters is not None:
         if not isinstance(parameters, dict):
             raise BodyError("parameters", "expected an object")
+        _finite(parameters, "parameters")
         try:
             dict_to_struct(parameters, request.parameters)
         except ValueError as exc:

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Set up the project on a fresh machine: a virtualenv in .venv with the package and its test extras.
+# Set up the project on a fresh machine: a virtualenv in .venv with the package, its test extras and GraphQL.
 # Idempotent: re-running only reinstalls when pyproject.toml changed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -11,7 +11,7 @@ fi
 stamp=.venv/.installed-$(cat pyproject.toml setup.py | sha1sum | cut -c1-12)
 if [ ! -f "$stamp" ]; then
   .venv/bin/python -m pip install --quiet --upgrade pip
-  .venv/bin/python -m pip install --quiet -e ".[test]"
+  .venv/bin/python -m pip install --quiet -e ".[test,graphql]"
   rm -f .venv/.installed-*
   touch "$stamp"
 fi

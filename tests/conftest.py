@@ -123,16 +123,22 @@ def running(kind: str, port: int, *args: str, grace: float = 2):
 @pytest.fixture(scope="session")
 def pki(tmp_path_factory):
     """A test CA and a server certificate for localhost / 127.0.0.1: paths of `ca`, `cert`, `key`,
-    and `other` (another CA's certificate, which did not sign it)."""
+    `other` (another CA's certificate, which did not sign it), a client certificate the CA signed
+    (`client_cert`, `client_key`) and one another CA signed (`stranger_cert`, `stranger_key`)."""
     import trustme
 
     folder = tmp_path_factory.mktemp("pki")
-    ca = trustme.CA()
-    server = ca.issue_cert("localhost", "127.0.0.1")
-    paths = {name: str(folder / f"{name}.pem") for name in ("ca", "cert", "key", "other")}
+    ca, other = trustme.CA(), trustme.CA()
+    names = ("ca", "cert", "key", "other", "client_cert", "client_key", "stranger_cert", "stranger_key")
+    paths = {name: str(folder / f"{name}.pem") for name in names}
     ca.cert_pem.write_to_path(paths["ca"])
-    server.private_key_pem.write_to_path(paths["key"])
-    for i, blob in enumerate(server.cert_chain_pems):
-        blob.write_to_path(paths["cert"], append=i > 0)
-    trustme.CA().cert_pem.write_to_path(paths["other"])
+    other.cert_pem.write_to_path(paths["other"])
+    for issued, cert, key in (
+        (ca.issue_cert("localhost", "127.0.0.1"), "cert", "key"),
+        (ca.issue_cert("client@example.com"), "client_cert", "client_key"),
+        (other.issue_cert("stranger@example.com"), "stranger_cert", "stranger_key"),
+    ):
+        issued.private_key_pem.write_to_path(paths[key])
+        for i, blob in enumerate(issued.cert_chain_pems):
+            blob.write_to_path(paths[cert], append=i > 0)
     return paths

@@ -137,3 +137,23 @@ class Reporter(Executor):
             doc.tags["shard_id"] = self.runtime_args.shard_id
             doc.tags["replicas"] = self.runtime_args.replicas
             doc.tags["workspace"] = self.workspace if parameters.get("workspace") else None
+
+
+class Abandonable(Executor):
+    """Sleeps `parameters['seconds']` without blocking; a call cancelled meanwhile (its caller's
+    deadline passed, or the caller left) appends `cancelled <text>` to the file `marker`."""
+
+    def __init__(self, marker: str = "", **kwargs):
+        super().__init__(**kwargs)
+        self.marker = marker
+
+    @requests
+    async def wait(self, docs, parameters, **kwargs):
+        try:
+            await asyncio.sleep(float(parameters.get("seconds", 0)))
+        except asyncio.CancelledError:
+            with open(self.marker, "a") as handle:
+                handle.write(f"cancelled {docs[0].text}\n")
+            raise
+        for doc in docs:
+            doc.tags["waited"] = True

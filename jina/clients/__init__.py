@@ -28,6 +28,9 @@ def Client(  # noqa: N802 (Jina's spelling: a factory that reads like a class)
     ca_certs: str | None = None,
     max_message_bytes: int | None = None,
     timeout: float | None = None,
+    client_cert: str | None = None,
+    client_key: str | None = None,
+    access_token: str | None = None,
     **_ignored: Any,
 ):
     """A client of a Flow's gateway.
@@ -37,10 +40,19 @@ def Client(  # noqa: N802 (Jina's spelling: a factory that reads like a class)
     at once. With `asyncio=True`, `post()` is an async generator. `ca_certs` names the PEM file of
     the authority to trust for TLS (e.g. a self-signed certificate's); `compression` (none, gzip,
     deflate) applies to what a gRPC client sends; `timeout` (seconds) is the deadline of each request
-    of a `post()` that gives none.
+    of a `post()` that gives none. `client_cert`/`client_key` (PEM files) answer a gateway that asks
+    for a client certificate (mutual TLS); `access_token` goes as `authorization: Bearer ...` with every
+    call, for a Flow started with `access_token=`.
     """
-    address = resolve_address(host, port, protocol, tls or ca_certs is not None)
-    transport = ClientTransport.build(compression, ca_certs, max_message_bytes)
+    transport = ClientTransport.build(
+        compression,
+        ca_certs,
+        max_message_bytes,
+        client_cert=client_cert,
+        client_key=client_key,
+        access_token=access_token,
+    )
+    address = resolve_address(host, port, protocol, tls or transport.tls_required)
     if address.protocol not in _CLIENTS:
         raise BadConfig(f"protocol {address.protocol!r} has no client")
     module, sync_name, async_name = _CLIENTS[address.protocol]

@@ -22,8 +22,9 @@ from google.protobuf import empty_pb2
 
 from jina.clients.hosts import Address
 from jina.clients.posting import AsyncPostingClient, PostingClient, SharedConnection
-from jina.clients.transport import ClientTransport
+from jina.clients.transport import CLIENT_CERT_HINT, ClientTransport
 from jina.proto import jina_pb2
+from jina.serve.access_grpc import SyncTokenSender, async_token_senders
 from jina.serve.multiplex import CallMultiplexer, StreamBroken
 from jina.wire import CALL, DRY_RUN
 
@@ -32,6 +33,7 @@ _TLS_HINTS = (
     ("CERTIFICATE_VERIFY_FAILED", "the server's certificate is not trusted: pass Client(ca_certs='ca.pem')"),
     ("WRONG_VERSION_NUMBER", "the server does not speak TLS: drop tls=True / the grpcs:// scheme"),
     ("Ssl handshake failed", "the TLS handshake failed"),
+    ("access token", "pass Client(access_token=...)"),
 )
 
 
@@ -42,18 +44,26 @@ def connection_error(address: Address, err: BaseException) -> ConnectionError:
         hints = [hint for marker, hint in _TLS_HINTS if marker in details][:1]
         if not hints and not address.tls and code == grpc.StatusCode.UNAVAILABLE:
             hints = ["if the gateway serves TLS, use Client(tls=True) or host='grpcs://...'"]
+        if not hints and address.tls and code == grpc.StatusCode.UNAVAILABLE and "Socket closed" in details:
+            hints = [CLIENT_CERT_HINT]
         suffix = f" ({hints[0]})" if hints else ""
         return ConnectionError(f"gRPC call to {address.target} failed: {code.name}: {details}{suffix}")
     return ConnectionError(f"gRPC stream to {address.target} failed: {err}")
 
 
 def _channel(kind: ModuleType, address: Address, transport: ClientTransport):
-    """A channel from `grpc` or `grpc.aio` (both take the same arguments)."""
+    """A channel from `grpc` or `grpc.aio` (both take the same arguments), sending the access token
+    with every call when there is one."""
     options, compression = transport.grpc_options(), transport.grpc_compression()
+    extra = {"interceptors": async_token_senders(transport.access_token)} if kind is grpc.aio else {}
     if address.tls:
         credentials = transport.grpc_credentials()
-        return kind.secure_channel(address.target, credentials, options=options, compression=compression)
-    return kind.insecure_channel(address.target, options=options, compression=compression)
+        channel = kind.secure_channel(address.target, credentials, options=options, compression=compression, **extra)
+    else:
+        channel = kind.insecure_channel(address.target, options=options, compression=compression, **extra)
+    if kind is grpc and transport.access_token:
+        return grpc.intercept_channel(channel, SyncTokenSender(transport.access_token))
+    return channel
 
 
 def _dry_run_call(channel: grpc.Channel | grpc.aio.Channel):

@@ -30,10 +30,11 @@ from jina.clients.hosts import Address
 from jina.clients.posting import FAILURES, Answer, AsyncPostingClient, PostingClient
 from jina.clients.response import Response
 from jina.clients.results import ResultCollector
-from jina.clients.transport import ClientTransport
+from jina.clients.transport import ClientTransport, handshake_hint
 from jina.excepts import BadClient, BadServer, InternalNetworkError
 from jina.httpjson import BodyError, request_to_json, response_from_json, status_from_json
 from jina.proto import jina_pb2
+from jina.serve import grpc_timeout
 
 #: requests of one synchronous post() in flight at once: each needs a thread and a connection,
 #: and a handful already keeps a gateway busy (the async client is bounded by prefetch only)
@@ -110,7 +111,8 @@ def parse_reply(status: int, content: bytes, url: str) -> jina_pb2.DataRequestPr
             except BadServer:
                 pass
         raise InternalNetworkError(
-            f"the gateway at {url} could not reach an executor (HTTP {status}): {error_message(body, text)}",
+            # the message says what: an executor, the gateway behind the bridge, or a deadline
+            f"{url} could not answer (HTTP {status}): {error_message(body, text)}",
             response=response,
         )
     if 200 <= status < 300 or has_error_header(body):
@@ -127,7 +129,10 @@ def _excerpt(value: Any) -> str:
 
 
 def _transport_error(url: str, err: httpx.TransportError) -> ConnectionError:
-    return ConnectionError(f"HTTP request to {url} failed: {type(err).__name__}: {err or 'no details'}")
+    # a server that wants a client certificate closes the connection at the handshake, unexplained
+    cut = isinstance(err, (httpx.RemoteProtocolError, httpx.ReadError, httpx.ConnectError))
+    hint = handshake_hint(url.startswith("https:") and cut)
+    return ConnectionError(f"HTTP request to {url} failed: {type(err).__name__}: {err or 'no details'}{hint}")
 
 
 def _reply_to_proto(reply: httpx.Response, url: str) -> jina_pb2.DataRequestProto:
@@ -135,6 +140,14 @@ def _reply_to_proto(reply: httpx.Response, url: str) -> jina_pb2.DataRequestProt
 
 
 _HEADERS = {"content-type": "application/json", "accept": "application/json"}
+
+
+def _headers(request: jina_pb2.DataRequestProto) -> dict[str, str]:
+    """A request's deadline (the header's `timeout`, milliseconds) goes as `Grpc-Timeout`: the JSON
+    body has no header to carry it."""
+    if not request.header.timeout:
+        return _HEADERS
+    return {**_HEADERS, grpc_timeout.HEADER: grpc_timeout.format_milliseconds(request.header.timeout)}
 
 
 def _dry_run_status(reply: httpx.Response, url: str) -> jina_pb2.StatusProto:
@@ -191,7 +204,7 @@ class _PooledRequests(_Requests):
     def call(self, request: jina_pb2.DataRequestProto) -> jina_pb2.DataRequestProto:
         """One request's round trip, in the calling thread."""
         try:
-            reply = self._http.post("/post", content=encode_json(request_to_json(request)), headers=_HEADERS)
+            reply = self._http.post("/post", content=encode_json(request_to_json(request)), headers=_headers(request))
         except httpx.TransportError as err:
             raise _transport_error(self.url, err) from None
         return _reply_to_proto(reply, self.url)
@@ -235,6 +248,7 @@ class HTTPClient(PostingClient):
                     # like Jina's client: a proxy from the environment must not capture a local Flow
                     trust_env=False,
                     verify=self.transport.ssl_context(),
+                    headers=self.transport.http_headers(),
                 )
                 self._pool = ThreadPoolExecutor(max_workers=HTTP_WORKERS, thread_name_prefix="jina-http-client")
                 self._finalizer = weakref.finalize(self, _release, self._http, self._pool)
@@ -293,7 +307,9 @@ class _TaskRequests(_Requests):
 
     async def call(self, request: jina_pb2.DataRequestProto) -> jina_pb2.DataRequestProto:
         try:
-            reply = await self._http.post("/post", content=encode_json(request_to_json(request)), headers=_HEADERS)
+            reply = await self._http.post(
+                "/post", content=encode_json(request_to_json(request)), headers=_headers(request)
+            )
         except httpx.TransportError as err:
             raise _transport_error(self.url, err) from None
         return _reply_to_proto(reply, self.url)
@@ -323,7 +339,11 @@ class AsyncHTTPClient(AsyncPostingClient):
             # an AsyncClient's connections belong to the loop that opened them
             self._loop = loop
             self._http = httpx.AsyncClient(
-                base_url=self.url, timeout=_TIMEOUT, trust_env=False, verify=self.transport.ssl_context()
+                base_url=self.url,
+                timeout=_TIMEOUT,
+                trust_env=False,
+                verify=self.transport.ssl_context(),
+                headers=self.transport.http_headers(),
             )
         return self._http
 

@@ -31,7 +31,7 @@ from websockets.typing import Subprotocol
 from jina.clients.hosts import Address
 from jina.clients.http import response_from_body
 from jina.clients.posting import AsyncPostingClient, PostingClient, SharedConnection
-from jina.clients.transport import ClientTransport
+from jina.clients.transport import ClientTransport, handshake_hint
 from jina.excepts import BadClient, BadServer, InternalNetworkError
 from jina.proto import jina_pb2
 from jina.serve.options import message_limits
@@ -48,6 +48,9 @@ def connect_options(transport: ClientTransport | None = None, secure: bool = Fal
     transport = transport or ClientTransport()
     receive_limit = transport.max_message_bytes or message_limits()[1]
     options: dict[str, Any] = {"ssl": transport.ssl_context()} if secure else {}
+    headers = transport.http_headers()
+    if headers:
+        options["additional_headers"] = headers
     return options | {
         "subprotocols": [SUBPROTOCOL],
         # the same per-message limit as the gRPC channel's (-1: none)
@@ -71,7 +74,8 @@ def closed_error(url: str, exc: ConnectionClosed) -> ConnectionError:
 def open_error(url: str, err: BaseException) -> BadClient | ConnectionError:
     if isinstance(err, InvalidStatus) and err.response.status_code == 404:
         return BadClient(f"no WebSocket endpoint at {url} (HTTP 404)")
-    return ConnectionError(f"cannot open a WebSocket to {url}: {type(err).__name__}: {err}")
+    hint = handshake_hint(url.startswith("wss:") and not isinstance(err, InvalidStatus))
+    return ConnectionError(f"cannot open a WebSocket to {url}: {type(err).__name__}: {err}{hint}")
 
 
 def decode_frame(message: bytes | str) -> jina_pb2.DataRequestProto:

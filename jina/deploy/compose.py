@@ -27,13 +27,16 @@ import yaml
 
 from jina.deploy.containers import ContainerPlacement, container_port, ping_target
 from jina.deploy.context import ExportContext
-from jina.flow.spec import EXECUTOR, FlowSpec, Service, command
+from jina.flow.spec import BRIDGE, EXECUTOR, GATEWAY, FlowSpec, Service, command
+from jina.serve import access
 from jina.version import __version__
 
 #: health probes: quick enough for start-up ordering, cheap enough to run all the time
 HEALTHCHECK = {"interval": "3s", "timeout": "5s", "retries": 3, "start_period": "60s"}
 SECRETS = {"tls_cert": "/run/secrets/tls_cert", "tls_key": "/run/secrets/tls_key"}
 PUBLISH_HOST = "${JINA_PUBLISH_HOST:-127.0.0.1}"
+#: Compose fills the access token in from its own environment, and refuses to start without it
+ACCESS_TOKEN_FROM_ENV = "${JINA_MESH_ACCESS_TOKEN:?set JINA_MESH_ACCESS_TOKEN to the Flow's access token}"
 
 
 @dataclass(frozen=True)
@@ -110,6 +113,9 @@ def render(
             entry["build"] = build.to_dict()
         entry["command"] = _Inline(command(spec, service, place))
         env = dict(service.env)
+        if spec.transport.access_token and service.role in (GATEWAY, BRIDGE):
+            # the token is read from the environment of `docker compose up`, never written here
+            env[access.ENV_VARIABLE] = ACCESS_TOKEN_FROM_ENV
         roots = context.python_path.get(service.name)
         if roots:
             env["PYTHONPATH"] = ":".join(roots)

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from jina.deploy import compose
 from jina.deploy.context import DEFAULT_IMAGE, ExportContext, context_for
+from jina.excepts import BadConfig
 from jina.flow.spec import FlowSpec
 from jina.serve.tls import check_tls_pair
 
@@ -22,6 +23,12 @@ if TYPE_CHECKING:
 def flow_spec(flow: Flow) -> FlowSpec:
     """The Flow's services with only the ports it fixed (containers choose the others)."""
     check_tls_pair(flow.ssl_certfile, flow.ssl_keyfile)
+    if flow.ssl_ca_certs:
+        # the engines' health probes of the bridge would need a client certificate of their own
+        raise BadConfig(
+            "ssl_ca_certs (mutual TLS) is not exported yet: require client certificates at your ingress "
+            "or load balancer, or use access_token"
+        )
     return flow.spec(ports=flow.declared_ports)
 
 

@@ -51,6 +51,7 @@ import yaml
 from jina.deploy.containers import ContainerPlacement, container_port
 from jina.deploy.context import FLOW_DIR, ExportContext, ExportError
 from jina.flow.spec import BRIDGE, EXECUTOR, GATEWAY, FlowSpec, Service, command
+from jina.serve import access
 from jina.version import __version__
 from jina.wire import JINA_INFO_RPC
 
@@ -226,12 +227,21 @@ def _probes(service: Service) -> dict[str, dict[str, Any]]:
     }
 
 
-def _env(build: _Builder, service: Service) -> list[dict[str, str]]:
+#: the Secret (in the Flow's namespace) that holds a Flow's access token under the key `token`; the
+#: export never writes the token itself: `kubectl create secret generic jina-access-token --from-literal=token=...`
+ACCESS_TOKEN_SECRET = "jina-access-token"
+
+
+def _env(build: _Builder, service: Service) -> list[dict[str, Any]]:
     env = {name: str(value) for name, value in service.env.items()}
     roots = build.context.python_path.get(service.name)
     if roots:
         env["PYTHONPATH"] = ":".join([*roots, *([env["PYTHONPATH"]] if env.get("PYTHONPATH") else [])])
-    return [{"name": name, "value": value} for name, value in env.items()]
+    entries: list[dict[str, Any]] = [{"name": name, "value": value} for name, value in env.items()]
+    if build.spec.transport.access_token and service.role in (GATEWAY, BRIDGE):
+        secret = {"secretKeyRef": {"name": ACCESS_TOKEN_SECRET, "key": "token"}}
+        entries.append({"name": access.ENV_VARIABLE, "valueFrom": secret})
+    return entries
 
 
 class _Mounts:

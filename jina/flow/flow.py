@@ -14,6 +14,7 @@ from typing import Any
 from jina import logs, registry
 from jina.clients.hosts import normalize_protocol
 from jina.excepts import BadConfig
+from jina.extras import require_graphql
 from jina.flow import launcher, local, supervisor, yaml_config
 from jina.flow.executor_options import (
     check_batching,
@@ -42,7 +43,7 @@ from jina.flow.spec import (
     hanging_executors,
 )
 from jina.serve.net import port_is_free, private_address
-from jina.serve.tls import check_tls_pair
+from jina.serve.tls import check_tls_pair, read_client_ca
 
 _logger = logging.getLogger("jina.flow")
 
@@ -139,6 +140,9 @@ class Flow:
         self.compression: str = kwargs.pop("compression", None) or "none"
         self.ssl_certfile: str | None = kwargs.pop("ssl_certfile", None)
         self.ssl_keyfile: str | None = kwargs.pop("ssl_keyfile", None)
+        self.ssl_ca_certs: str | None = kwargs.pop("ssl_ca_certs", None)
+        # kept out of `options`, gateway_args and repr: a secret
+        self._access_token: str | None = kwargs.pop("access_token", None) or None
         self.max_message_bytes: int | None = kwargs.pop("max_message_bytes", None)
         self.options = kwargs
         self._executors: list[ExecutorConfig] = []
@@ -173,7 +177,10 @@ class Flow:
         return cls(**named, _checked_options=options)
 
     def save_config(self, path: str | os.PathLike) -> None:
-        """Write this Flow as YAML that `load_config` reads back."""
+        """Write this Flow as YAML that `load_config` reads back (without its access token, a secret:
+        write `access_token: ${{ ENV.NAME }}` into the file to read it from the environment)."""
+        if self._access_token:
+            _logger.warning("save_config: access_token is not written to %s (a secret)", path)
         yaml_config.save_flow_config(self, path)
 
     def add(
@@ -317,11 +324,7 @@ class Flow:
 
     def spec(self, ports: dict[str, int | None] | None = None) -> FlowSpec:
         """This Flow's services as data (what every renderer reads); `ports` defaults to `self.ports`."""
-        bridge_options = {
-            k: v
-            for k, v in self.options.items()
-            if k in BRIDGE_OPTIONS and v is not None and k != "expose_graphql_endpoint"
-        }
+        bridge_options = {k: v for k, v in self.options.items() if k in BRIDGE_OPTIONS and v is not None}
         return build_spec(
             executors=self._executors,
             protocols=self.protocols,
@@ -337,6 +340,8 @@ class Flow:
                 ssl_certfile=self.ssl_certfile,
                 ssl_keyfile=self.ssl_keyfile,
                 max_message_bytes=self.max_message_bytes,
+                ssl_ca_certs=self.ssl_ca_certs,
+                access_token=self._access_token,
             ),
         )
 
@@ -372,7 +377,10 @@ class Flow:
                 if executor.port is not None and not port_is_free(executor.port, "127.0.0.1"):
                     raise BadConfig(f"executor {executor.name!r}: port {executor.port} is already in use")
             check_topology(self._executors)
+            if self.options.get("expose_graphql_endpoint") and {"http", "websocket"} & set(self.protocols):
+                require_graphql()  # the optional dependency, before any process
             check_tls_pair(self.ssl_certfile, self.ssl_keyfile)
+            read_client_ca(self.ssl_ca_certs, self.ssl_certfile)
             self._workdir = tempfile.TemporaryDirectory(prefix="jina-flow-")
             try:
                 processes = local.render(self.spec(), self.host, Path(self._workdir.name))
@@ -517,6 +525,7 @@ class Flow:
             self._client = Client(
                 host=host, port=self._gateway_port, protocol="grpc", prefetch=self.prefetch or None,
                 compression=self.compression, max_message_bytes=self.max_message_bytes,
+                access_token=self._access_token,
             )  # fmt: skip
         return self._client
 

@@ -8,7 +8,8 @@ from pathlib import Path
 from jina import logs
 from jina.flow import launcher
 from jina.flow.ports import free_port
-from jina.flow.spec import EXECUTOR, GATEWAY, ExecutorConfig, FileRef, FlowSpec, Port, Service, command
+from jina.flow.spec import BRIDGE, EXECUTOR, GATEWAY, ExecutorConfig, FileRef, FlowSpec, Port, Service, command
+from jina.serve import access
 
 
 class LocalPlacement:
@@ -77,12 +78,19 @@ def _ready_port(service: Service, place: LocalPlacement, replica: int) -> int:
     return place.bind(service, port, replica)[1]
 
 
+def _token_env(spec: FlowSpec, service: Service) -> dict[str, str]:
+    """The access token reaches the gateway and the bridge in their environment (never their command
+    line); every other process gets it empty, whatever this process's environment holds."""
+    token = spec.transport.access_token if service.role in (GATEWAY, BRIDGE) else None
+    return {access.ENV_VARIABLE: token or ""}
+
+
 def render(spec: FlowSpec, host: str, workdir: Path) -> Processes:
     """Every process of the Flow, not started yet."""
     place = LocalPlacement(host, workdir)
     processes: list[launcher.ServiceProcess] = []
     for service in spec.services:
-        env = launcher.child_env(dict(service.env))
+        env = launcher.child_env({**service.env, **_token_env(spec, service)})
         for replica, name in enumerate(_process_names(service)):
             argv = launcher.python_argv(*command(spec, service, place, replica))
             processes.append(launcher.ServiceProcess(name, argv, env, _ready_port(service, place, replica)))

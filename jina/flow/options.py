@@ -8,6 +8,7 @@ from typing import Any
 
 from jina import logs
 from jina.excepts import BadConfig
+from jina.serve.access import check_token
 from jina.serve.compression import compression_name
 
 _logger = logging.getLogger("jina.flow")
@@ -23,6 +24,10 @@ _GATEWAY_PROCESS_OPTIONS = {
     "compression",
     "ssl_certfile",
     "ssl_keyfile",
+    # mutual TLS: the authority client certificates must be signed by
+    "ssl_ca_certs",
+    # the bearer token every call must carry (jina.serve.access)
+    "access_token",
 }
 # Flow options this version acts on (gateway and processes)
 FLOW_OPTIONS = _GATEWAY_PROCESS_OPTIONS | {
@@ -46,7 +51,12 @@ BRIDGE_OPTIONS = {
     "title",
     "description",
     "expose_graphql_endpoint",
+    # the gateway's, not the bridge's: it travels with these (a Flow hands them to `build_spec` and
+    # saves them in YAML's `gateway:` section), and `build_spec` gives it to the gateway only
+    "max_queued_requests",
 }
+#: of BRIDGE_OPTIONS, those the gateway process takes (the bridge never sees them)
+GATEWAY_ONLY_OPTIONS = {"max_queued_requests"}
 ALL_FLOW_OPTIONS = FLOW_OPTIONS | BRIDGE_OPTIONS
 #: Flow options that are the gateway's (and its bridge's): what a YAML `gateway:` section may set
 GATEWAY_OPTIONS = _GATEWAY_PROCESS_OPTIONS | BRIDGE_OPTIONS
@@ -143,15 +153,19 @@ def normalize_flow_options(options: dict[str, Any], where: Any = "") -> dict[str
     window = options.get("restart_window")
     if window is not None and (not isinstance(window, (int, float)) or isinstance(window, bool) or window <= 0):
         raise BadConfig(f"{locate('restart_window')}restart_window must be seconds > 0, got {window!r}")
+    try:
+        check_token(options.get("access_token"))
+    except ValueError as exc:
+        raise BadConfig(f"{locate('access_token')}{exc}") from None
     env = options.get("env")
     if env is not None and not isinstance(env, dict):
         raise BadConfig(f"{locate('env')}env must be a mapping of environment variables, got {type(env).__name__}")
+    queued = options.get("max_queued_requests")
+    if queued is not None and (not isinstance(queued, int) or isinstance(queued, bool) or queued < 0):
+        raise BadConfig(
+            f"{locate('max_queued_requests')}max_queued_requests must be an integer >= 0 (0 = no limit), got {queued!r}"
+        )
     limit = options.get("max_message_bytes")
     if limit is not None and (not isinstance(limit, int) or isinstance(limit, bool) or limit < 1024):
         raise BadConfig(f"{locate('max_message_bytes')}max_message_bytes must be a number of bytes >= 1024")
-    if options.get("expose_graphql_endpoint"):
-        _logger.warning(
-            "%sexpose_graphql_endpoint: this version does not serve GraphQL yet (no /graphql)",
-            locate("expose_graphql_endpoint"),
-        )
     return options

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from jina.excepts import BadConfig
+from jina.flow.options import GATEWAY_ONLY_OPTIONS
 from jina.topology import ExecutorNode, Topology, TopologyError
 
 EXECUTOR = "executor"
@@ -77,6 +78,11 @@ class Transport:
     ssl_certfile: str | None = None
     ssl_keyfile: str | None = None
     max_message_bytes: int | None = None
+    #: the public ports require a client certificate signed by this authority (mutual TLS)
+    ssl_ca_certs: str | None = None
+    #: the bearer token the gateway and the bridge require (`jina.serve.access`); never rendered
+    #: into a command line or an exported file
+    access_token: str | None = field(default=None, repr=False)
 
     @property
     def tls(self) -> bool:
@@ -116,7 +122,8 @@ class FileRef:
     """A file on this machine that a service reads: executor code, an executor YAML, TLS material."""
 
     path: str
-    #: "code", "tls_cert", "tls_key" or "workspace" (a directory the executor writes)
+    #: "code", "tls_cert", "tls_key", "tls_ca" (client certificates' authority) or "workspace" (a
+    #: directory the executor writes)
     kind: str
 
 
@@ -251,7 +258,8 @@ def _code_files(executor: ExecutorConfig) -> tuple[FileRef, ...]:
 def _tls_files(transport: Transport) -> tuple[FileRef, ...]:
     if not transport.tls:
         return ()
-    return (FileRef(str(transport.ssl_certfile), "tls_cert"), FileRef(str(transport.ssl_keyfile), "tls_key"))
+    pair = (FileRef(str(transport.ssl_certfile), "tls_cert"), FileRef(str(transport.ssl_keyfile), "tls_key"))
+    return (*pair, FileRef(transport.ssl_ca_certs, "tls_ca")) if transport.ssl_ca_certs else pair
 
 
 def build_spec(
@@ -324,14 +332,21 @@ def build_spec(
             needs=tuple(s.name for s in services),
             env=shared_env,
             files=_tls_files(transport) if public_grpc else (),
-            options={"prefetch": prefetch, "timeout_send": timeout_send or None, **common},
+            options={
+                "prefetch": prefetch,
+                "timeout_send": timeout_send or None,
+                "max_queued_requests": bridge_options.get("max_queued_requests") or None,
+                "debug": debug,
+                **common,
+            },
         )
     )
     bridge_port = ports.get("http") or ports.get("websocket")
     if "http" in protocols or "websocket" in protocols:
         if any(e.name == BRIDGE for e in executors):
             raise BadConfig("an Executor named 'bridge' clashes with the Flow's HTTP/WebSocket bridge; rename it")
-        config = {**bridge_options, "debug": debug, "compression": transport.compression}
+        bridge_only = {k: v for k, v in bridge_options.items() if k not in GATEWAY_ONLY_OPTIONS}
+        config = {**bridge_only, "debug": debug, "compression": transport.compression}
         if transport.max_message_bytes:
             config["max_body_bytes"] = transport.max_message_bytes
         services.append(
@@ -433,17 +448,18 @@ def _gateway_args(spec: FlowSpec, service: Service, place: Placement, replica: i
     public = service.port("grpc") if service.has_port("grpc") else None
     host, port = place.bind(service, public, 0) if public is not None else (None, None)
     internal_host, internal_port = place.bind(service, service.port("internal"), 0)
-    cert, key = service.file("tls_cert"), service.file("tls_key")
+    cert, key, ca = service.file("tls_cert"), service.file("tls_key"), service.file("tls_ca")
     return flags(
         name=GATEWAY,
         host=host,
         port=port,
         internal_host=internal_host if internal_host != "127.0.0.1" else None,
         internal_port=internal_port,
-        **{k: service.options[k] for k in ("prefetch", "timeout_send")},
+        **{k: service.options.get(k) for k in ("prefetch", "timeout_send", "max_queued_requests", "debug")},
         topology=gateway_topology(spec, place).to_json() if spec.executor_configs else None,
         ssl_certfile=place.file(cert) if cert else None,
         ssl_keyfile=place.file(key) if key else None,
+        ssl_ca_certs=place.file(ca) if ca else None,
         log_level=place.log_level(),
         **{k: service.options[k] for k in ("grace", "compression")},
     )
@@ -455,6 +471,9 @@ def bridge_config(service: Service, place: Placement) -> dict[str, Any]:
     cert, key = service.file("tls_cert"), service.file("tls_key")
     if cert and key:
         config.update(ssl_certfile=place.file(cert), ssl_keyfile=place.file(key))
+    ca = service.file("tls_ca")
+    if ca:
+        config.update(ssl_ca_certs=place.file(ca))
     return config
 
 

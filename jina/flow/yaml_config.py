@@ -82,6 +82,7 @@ class YamlFlow(Protocol):
     compression: str
     ssl_certfile: str | None
     ssl_keyfile: str | None
+    ssl_ca_certs: str | None
     max_message_bytes: int | None
     options: dict[str, Any]
     config_source: str | None
@@ -272,6 +273,7 @@ def _set_values(flow: YamlFlow) -> dict[str, Any]:
         "compression": flow.compression,
         "ssl_certfile": flow.ssl_certfile,
         "ssl_keyfile": flow.ssl_keyfile,
+        "ssl_ca_certs": flow.ssl_ca_certs,
         "max_message_bytes": flow.max_message_bytes,
         "debug": flow.debug or None,
     }

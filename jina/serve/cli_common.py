@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 from jina.serve.process import ParentPipes, add_parent_arguments
 from jina.serve.service import GrpcService
-from jina.serve.tls import read_tls_files
+from jina.serve.tls import read_client_ca, read_tls_files
 
 
 def add_common_arguments(
@@ -17,7 +17,7 @@ def add_common_arguments(
 ) -> None:
     """`default_port=None` leaves `--port` None when it is not given, for the caller to decide
     (then say the default in `port_help`). `tls=True` adds --ssl-certfile/--ssl-keyfile (the
-    service must then pass `tls_files(args)` to its GrpcService)."""
+    service must then pass `tls_files(args)` and `client_ca(args)` to its GrpcService)."""
     parser.add_argument("--host", default="0.0.0.0", help="address to bind (default: %(default)s)")
     parser.add_argument(
         "--port",
@@ -43,12 +43,22 @@ def add_common_arguments(
     if tls:
         parser.add_argument("--ssl-certfile", default=None, help="serve gRPC over TLS with this certificate (PEM)")
         parser.add_argument("--ssl-keyfile", default=None, help="the private key (PEM) of --ssl-certfile")
+        parser.add_argument(
+            "--ssl-ca-certs",
+            default=None,
+            help="require a client certificate signed by this authority (PEM) on --port: mutual TLS",
+        )
     add_parent_arguments(parser)
 
 
 def tls_files(args: argparse.Namespace) -> tuple[bytes, bytes] | None:
     """GrpcService's `tls` from --ssl-certfile/--ssl-keyfile (None: plaintext); a bad pair is a BadConfig."""
     return read_tls_files(args.ssl_certfile, args.ssl_keyfile)
+
+
+def client_ca(args: argparse.Namespace) -> bytes | None:
+    """GrpcService's `client_ca` from --ssl-ca-certs (None: no client certificate asked for)."""
+    return read_client_ca(getattr(args, "ssl_ca_certs", None), args.ssl_certfile)
 
 
 def run_service(build: Callable[[], GrpcService], parent: ParentPipes) -> int:

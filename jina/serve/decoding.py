@@ -58,12 +58,40 @@ async def reject(context: grpc.aio.ServicerContext) -> None:
     await context.abort(grpc.StatusCode.INVALID_ARGUMENT, INVALID_REQUEST)
 
 
-async def checked_stream(requests: AsyncIterator[Any], context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
-    """The requests of a stream; the first undecodable one ends the call with INVALID_ARGUMENT."""
+class UndecodableRequest(Exception):
+    """A stream carried an undecodable request: raised by `checked_stream`, answered by `rejecting`."""
+
+
+async def checked_stream(requests: AsyncIterator[Any]) -> AsyncIterator[Any]:
+    """The requests of a stream, until the first undecodable one (UndecodableRequest).
+
+    It raises rather than aborting the call itself: it runs in the stream's reader task, and an
+    abort there races the handler writing the answers of the requests before it (seen as calls
+    that hang or end INTERNAL); `rejecting` aborts from the handler, once those answers are out.
+    """
     async for request in requests:
         if isinstance(request, Undecodable):
-            await reject(context)
+            raise UndecodableRequest(f"{request.size} bytes")
         yield request
 
 
-__all__ = ["INVALID_REQUEST", "Undecodable", "checked_stream", "reject", "tolerant", "tolerant_handler"]
+async def rejecting(responses: AsyncIterator[Any], context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
+    """The responses of a stream served from `checked_stream`; an undecodable request then ends the
+    call with INVALID_ARGUMENT."""
+    try:
+        async for response in responses:
+            yield response
+    except UndecodableRequest:
+        await reject(context)
+
+
+__all__ = [
+    "INVALID_REQUEST",
+    "Undecodable",
+    "UndecodableRequest",
+    "checked_stream",
+    "reject",
+    "rejecting",
+    "tolerant",
+    "tolerant_handler",
+]

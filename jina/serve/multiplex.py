@@ -119,6 +119,8 @@ class CallMultiplexer(Generic[Message]):
     async def call(self, request: Message, timeout: float | None) -> Message:
         """The response to `request`; StreamBroken when the stream breaks first or `timeout` seconds pass."""
         future: asyncio.Future[Message] = asyncio.get_running_loop().create_future()
+        # the caller may be gone (cancelled) when the stream breaks: its error is then seen by nobody
+        future.add_done_callback(lambda done: done.cancelled() or done.exception())
 
         def answer(result: Message | StreamBroken) -> None:
             if future.done():  # the caller left, or gave up waiting

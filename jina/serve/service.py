@@ -53,6 +53,8 @@ class GrpcService:
         on_closed: Callable[[], Awaitable[None]] | None = None,
         compression: grpc.Compression | None = None,
         tls: tuple[bytes, bytes] | None = None,
+        client_ca: bytes | None = None,
+        interceptors: Sequence[grpc.aio.ServerInterceptor] = (),
         internal_port: int | None = None,
         internal_host: str = "127.0.0.1",
         caller_controlled: Sequence[str] = (),
@@ -82,6 +84,11 @@ class GrpcService:
         self._compression = compression
         #: (certificate chain, private key), PEM: serve TLS instead of plaintext
         self._tls = tls
+        #: PEM of the authority whose certificates clients of `port` must present (mutual TLS)
+        self._client_ca = client_ca
+        if client_ca is not None and tls is None:
+            raise ValueError("a client certificate authority needs TLS (a certificate and key) on the port")
+        self._interceptors = list(interceptors)
         self._stop = asyncio.Event()
         self._health = health.HealthServicer()
 
@@ -97,7 +104,9 @@ class GrpcService:
         await self._set_health(self._controlled, health.SERVING if serving else health.NOT_SERVING)
 
     def _build_server(self) -> grpc.aio.Server:
-        server = grpc.aio.server(options=server_options(), compression=self._compression)
+        server = grpc.aio.server(
+            options=server_options(), compression=self._compression, interceptors=self._interceptors or None
+        )
         for register in self._registrars:
             register(server)
         health_pb2_grpc.add_HealthServicer_to_server(self._health, server)
@@ -105,18 +114,25 @@ class GrpcService:
             [*self._service_names, health.SERVICE_NAME, reflection.SERVICE_NAME], server
         )
         if self.port is not None:
-            self.port = self._bind(server, self.host, self.port, self._tls)
+            self.port = self._bind(server, self.host, self.port, self._credentials())
         if self.internal_port is not None:
             self.internal_port = self._bind(server, self.internal_host, self.internal_port, None)
         return server
 
+    def _credentials(self) -> grpc.ServerCredentials | None:
+        if self._tls is None:
+            return None
+        certificate, key = self._tls
+        return grpc.ssl_server_credentials(
+            [(key, certificate)], root_certificates=self._client_ca, require_client_auth=self._client_ca is not None
+        )
+
     @staticmethod
-    def _bind(server: grpc.aio.Server, host: str, port: int, tls: tuple[bytes, bytes] | None) -> int:
+    def _bind(server: grpc.aio.Server, host: str, port: int, credentials: grpc.ServerCredentials | None) -> int:
         address = f"{host}:{port}"
         try:
-            if tls is not None:
-                certificate, key = tls
-                bound = server.add_secure_port(address, grpc.ssl_server_credentials([(key, certificate)]))
+            if credentials is not None:
+                bound = server.add_secure_port(address, credentials)
             else:
                 bound = server.add_insecure_port(address)
         except RuntimeError as exc:
@@ -150,7 +166,8 @@ class GrpcService:
             self._parent.report_failure(exc)
             raise
         self._install_stop_triggers(loop)
-        where = [f"{self.host}:{self.port}{' (TLS)' if self._tls else ''}"] if self.port is not None else []
+        security = " (mutual TLS)" if self._client_ca else " (TLS)" if self._tls else ""
+        where = [f"{self.host}:{self.port}{security}"] if self.port is not None else []
         if self.internal_port is not None:
             where.append(f"{self.internal_host}:{self.internal_port}")
         self._logger.info("%s serving on %s", self.name, ", ".join(where))

@@ -105,17 +105,20 @@ async def serve_stream(
     if drain is not None:
         drain.register(reader)
     reader_done = False
+    failure: BaseException | None = None
     try:
         while True:
             item = await finished.get()
             if item is _END:
                 reader_done = True
                 if not reader.cancelled() and reader.exception() is not None:
-                    raise reader.exception()  # a failure to read the stream
+                    failure = reader.exception()  # raised once the requests read before it are answered
             else:
                 yield await item  # type: ignore[misc]
             # in request order every task was queued before _END, so all have been yielded
             if reader_done and finished.empty() and (in_order or not running):
+                if failure is not None:
+                    raise failure  # a failure to read the stream
                 return
     finally:
         reader.cancel()

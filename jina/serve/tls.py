@@ -35,3 +35,21 @@ def read_tls_files(certfile: str | None, keyfile: str | None) -> tuple[bytes, by
     if pair is None:
         return None
     return Path(pair[0]).read_bytes(), Path(pair[1]).read_bytes()
+
+
+def read_client_ca(ca_certs: str | None, certfile: str | None) -> bytes | None:
+    """The PEM of `ssl_ca_certs` (the authority client certificates must be signed by), or None; a
+    BadConfig when it is given without a server certificate or cannot be read as PEM certificates."""
+    if not ca_certs:
+        return None
+    if not certfile:
+        raise BadConfig("ssl_ca_certs (client certificates) needs TLS: give ssl_certfile and ssl_keyfile too")
+    try:
+        pem = Path(ca_certs).read_bytes()
+    except OSError as exc:
+        raise BadConfig(f"ssl_ca_certs {ca_certs!r} cannot be read: {exc.strerror or exc}") from None
+    try:
+        ssl.create_default_context(cadata=pem.decode("ascii"))
+    except (ssl.SSLError, UnicodeDecodeError, ValueError):
+        raise BadConfig(f"ssl_ca_certs {ca_certs!r} holds no PEM certificate") from None
+    return pem

@@ -13,7 +13,7 @@ from jina_mesh.services.executor.servicer import SERVICE_NAMES, ExecutorServicer
 
 from jina import logs
 from jina.executor import build_executor, deep_update
-from jina.serve.cli_common import add_common_arguments, run_service, tls_files
+from jina.serve.cli_common import add_common_arguments, client_ca, run_service, tls_files
 from jina.serve.compression import parse_compression
 from jina.serve.process import ParentPipes
 from jina.serve.service import GrpcService
@@ -159,6 +159,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             on_closed=closed,
             compression=parse_compression(args.compression),
             tls=tls_files(args),
+            client_ca=client_ca(args),
         )
 
     return run_service(build, parent)

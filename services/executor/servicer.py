@@ -7,7 +7,7 @@ from jina_mesh.services.executor.processor import RequestProcessor
 from jina_mesh.services.status import status_report
 
 from jina.proto import jina_pb2, jina_pb2_grpc
-from jina.serve.decoding import Undecodable, checked_stream, reject, tolerant_handler
+from jina.serve.decoding import Undecodable, checked_stream, reject, rejecting, tolerant_handler
 from jina.serve.stream import Drain, serve_stream, stream_options
 from jina.wire import (
     CALL,
@@ -78,9 +78,10 @@ class ExecutorServicer:
         async def handle(request):
             return await self._process([request], None)
 
-        async for response in serve_stream(
-            checked_stream(request_iterator, context), handle, prefetch=prefetch, in_order=in_order, drain=self._drain
-        ):
+        responses = serve_stream(
+            checked_stream(request_iterator), handle, prefetch=prefetch, in_order=in_order, drain=self._drain
+        )
+        async for response in rejecting(responses, context):
             yield response
 
     async def endpoint_discovery(self, request, context):

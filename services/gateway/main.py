@@ -6,6 +6,7 @@ import argparse
 import asyncio
 from collections.abc import Sequence
 
+from jina_mesh.services.gateway.admission import DEFAULT_MAX_QUEUED_REQUESTS, Admission
 from jina_mesh.services.gateway.readiness import ReadinessMonitor
 from jina_mesh.services.gateway.replica_set import DEFAULT_RESOLVE_INTERVAL
 from jina_mesh.services.gateway.router import Router
@@ -13,7 +14,9 @@ from jina_mesh.services.gateway.servicer import READINESS_GATED, SERVICE_NAMES, 
 from jina_mesh.services.gateway.shards import connect
 
 from jina import logs
-from jina.serve.cli_common import add_common_arguments, run_service, tls_files
+from jina.serve.access import token_from_env
+from jina.serve.access_grpc import TokenInterceptor
+from jina.serve.cli_common import add_common_arguments, client_ca, run_service, tls_files
 from jina.serve.compression import parse_compression
 from jina.serve.process import ParentPipes
 from jina.serve.service import GrpcService
@@ -58,6 +61,18 @@ def build_parser() -> argparse.ArgumentParser:
         type=int,
         default=DEFAULT_PREFETCH,
         help="most requests of one client stream in flight at once; 0 = no limit (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--max-queued-requests",
+        type=int,
+        default=DEFAULT_MAX_QUEUED_REQUESTS,
+        help="most data requests the gateway holds at once, across all clients; one more is refused with "
+        "RESOURCE_EXHAUSTED and a retry-after; 0 = no limit (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--debug",
+        action="store_true",
+        help="let internal detail (executor addresses, gRPC transport errors) through in error messages",
     )
     parser.add_argument(
         "--timeout-send",
@@ -111,6 +126,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parent = ParentPipes.from_args(args)
 
     def build() -> GrpcService:
+        # read, and dropped from the environment, before anything could report it
+        token = token_from_env()
         if args.topology and args.executors:
             raise ValueError("give either --executors (a chain) or --topology (a graph), not both")
         topology = Topology.from_json(args.topology) if args.topology else Topology.parse(args.executors)
@@ -118,7 +135,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         executors = [connect(node, compression, resolve_interval=args.resolve_interval) for node in topology.executors]
         timeout = args.timeout_send / 1000 if args.timeout_send and args.timeout_send > 0 else None
         router = Router(executors, topology=topology, timeout_send=timeout)
-        servicer = GatewayServicer(router, executors, args.prefetch)
+        servicer = GatewayServicer(
+            router, executors, args.prefetch, admission=Admission(args.max_queued_requests), debug=args.debug
+        )
 
         async def publish(serving: bool) -> None:
             await service.set_serving(serving)
@@ -165,6 +184,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             on_stopping=stopping,
             on_closed=closed,
             tls=tls_files(args),
+            client_ca=client_ca(args),
+            # every port, the internal one included: the bridge and the Flow's client send it too
+            interceptors=[TokenInterceptor(token)] if token else [],
             internal_port=args.internal_port,
             internal_host=args.internal_host,
             caller_controlled=READINESS_GATED,

@@ -13,6 +13,10 @@ Rules, per request:
 * every executor receives the request's parameters, minus those addressed to *other*
   executors (Jina's `{"executor_name": {...}}` form); dicts returned by executors are gathered
   into `parameters['__results__']`;
+* an executor call that could not reach the executor goes to another replica, or waits for one
+  to come back (a restart) within the call's time; one whose executor exited or lost its
+  connection while it had the request fails the request with `ExecutorLost` and is never sent
+  again (see connections.py);
 * an executor answering with an error status ends its branch: what depends on it passes the
   error on, and the response carries it;
 * the gateway records a `gateway` route entry, then one per executor call with the times the
@@ -38,7 +42,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 from google.protobuf import struct_pb2
-from jina_mesh.services.gateway.connections import ExecutorClient, ExecutorUnreachable
+from jina_mesh.services.gateway.connections import ExecutorClient, ExecutorLost, ExecutorUnreachable
 from jina_mesh.services.gateway.joins import join_request
 from jina_mesh.services.gateway.merge import merge_contents
 from jina_mesh.services.gateway.passthrough_pb2 import PassthroughRequest
@@ -122,7 +126,8 @@ class Router:
         """Send the request through the graph; the returned message is the response.
 
         Raises `ExecutorUnreachable` when an executor the response depends on cannot be reached
-        (after retries) and `BadTargetExecutor` for an invalid `target_executor`.
+        (after retries; its subclass `ExecutorLost` when the executor exited while it had the request)
+        and `BadTargetExecutor` for an invalid `target_executor`.
         """
         header = request.header
         if not header.request_id:
@@ -157,7 +162,8 @@ class Router:
                         asyncio.shield(outputs[self._end]), max(0.0, walk.deadline - time.monotonic())
                     )
                 except asyncio.TimeoutError:
-                    running = [n for n in self._order if n in self._needed_by_end and not outputs[n].done()]
+                    # a node that failed just now counts too (its error may not have reached the end yet)
+                    running = [n for n in self._order if n in self._needed_by_end and _unfinished(outputs[n])]
                     raise DeadlineExceeded(header.timeout, running) from None
         finally:
             for name in self._needed_by_end:
@@ -265,6 +271,11 @@ class Router:
         return response
 
 
+def _unfinished(output: asyncio.Future) -> bool:
+    """Whether a node has not produced its output (it runs still, or it failed)."""
+    return not output.done() or output.cancelled() or output.exception() is not None
+
+
 def _log_floating_failure(task: asyncio.Future) -> None:
     if not task.cancelled() and task.exception() is not None:
         _logger.warning("a floating executor failed: %s", task.exception())
@@ -276,4 +287,4 @@ def _seen(task: asyncio.Future) -> None:
         task.exception()
 
 
-__all__ = ["BadTargetExecutor", "DeadlineExceeded", "ExecutorUnreachable", "GATEWAY_ROUTE", "Router"]
+__all__ = ["BadTargetExecutor", "DeadlineExceeded", "ExecutorLost", "ExecutorUnreachable", "GATEWAY_ROUTE", "Router"]

@@ -459,8 +459,71 @@ def test_every_operation_documents_the_error_shape(served, name):
     schemas = document["components"]["schemas"]
     assert "error" in schemas["ErrorResponse"]["required"]
     assert schemas["ErrorResponse"]["properties"]["error"] == {"$ref": "#/components/schemas/Error"}
-    assert set(schemas["Error"]["required"]) == {"code", "status", "message"}
+    # every error body has all four keys (bridge/errors.py), so the document requires all four
+    assert set(schemas["Error"]["required"]) == {"code", "status", "message", "details"}
     assert schemas["Error"]["properties"]["code"]["type"] == "integer"
+
+
+def _resolve(document: dict, schema: dict) -> dict:
+    while "$ref" in schema:
+        schema = document["components"]["schemas"][schema["$ref"].rsplit("/", 1)[1]]
+    return schema
+
+
+def _nullable_ref(schema: dict) -> str:
+    """The component a `null`-or-object field refers to (OpenAPI 3.0 ignores a `$ref`'s siblings)."""
+    assert schema.get("nullable") is True, schema
+    assert [set(s) for s in schema["allOf"]] == [{"$ref"}], schema
+    return schema["allOf"][0]["$ref"]
+
+
+def test_rpc_message_fields_left_unset_are_declared_nullable(served):
+    """/dry_run writes `"exception": null` (as Jina does) and /endpoints `"schemas": null`: both are declared."""
+    document = served.openapi("default")
+    ops = operations(document)
+    with httpx.Client(base_url=served.url("default"), timeout=30) as http:
+        dry_run, endpoints = http.get("/dry_run").json(), http.get("/endpoints").json()
+    assert dry_run == {"code": 0, "description": "", "exception": None}
+    assert endpoints["schemas"] is None
+    status = _resolve(document, ops[("/dry_run", "get")]["responses"]["200"]["content"]["application/json"]["schema"])
+    assert _nullable_ref(status["properties"]["exception"]).endswith("ExceptionProto")
+    listing = _resolve(
+        document, ops[("/endpoints", "get")]["responses"]["200"]["content"]["application/json"]["schema"]
+    )
+    assert listing["properties"]["schemas"] == {"type": "object", "additionalProperties": True, "nullable": True}
+    # repeated fields are lists, never null
+    assert listing["properties"]["endpoints"] == {"type": "array", "items": {"type": "string"}}
+
+
+@pytest.mark.parametrize("model", ["JinaRequestModel", "JinaEndpointRequestModel"])
+def test_request_models_list_every_key_the_bridge_reads_and_refuse_others(served, model):
+    schema = served.openapi("default")["components"]["schemas"][model]
+    assert schema["additionalProperties"] is False  # the bridge answers an unknown key with 422
+    assert schema["nullable"] is True  # a null body is an empty one
+    assert set(schema["properties"]) == {
+        "data",
+        "parameters",
+        "execEndpoint",
+        "exec_endpoint",
+        "targetExecutor",
+        "target_executor",
+        "header",
+        "routes",
+    }
+    for key in ("data", "parameters", "execEndpoint", "exec_endpoint", "targetExecutor", "header", "routes"):
+        assert schema["properties"][key]["nullable"] is True, key  # null is the same as leaving it out
+
+
+def test_unknown_keys_and_nulls_are_answered_as_documented(served):
+    with httpx.Client(base_url=served.url("default"), timeout=30) as http:
+        nulls = {"data": None, "parameters": None, "execEndpoint": None, "targetExecutor": None, "header": None}
+        assert http.post("/post", json=nulls).status_code == 200
+        assert http.post("/index", content=b"null", headers={"content-type": "application/json"}).status_code == 200
+        error = _error(http.post("/index", json={"data": [], "paramters": {}}), 422)
+        assert error["details"] == [{"location": "paramters", "message": error["details"][0]["message"]}]
+        _error(http.post("/post", json={"execEndpoint": None, "exec_endpoint": {}}), 422)
+        _error(http.post("/search", json={"targetExecutor": "("}), 422)
+        _error(http.post("/post", json={"data": [{"weight": 1e300}]}), 422)
 
 
 def test_operation_ids_are_unique_for_similar_paths(served):

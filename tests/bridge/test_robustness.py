@@ -281,16 +281,14 @@ def test_garbage_on_the_http_port(flow, payload):
 @pytest.mark.parametrize("size", [64 * 1024, 1024 * 1024])
 def test_a_huge_header(flow, size):
     answer = exchange(flow, b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Huge: " + b"h" * size + b"\r\n\r\n")
-    if answer is not None:
-        assert answer[0] in (200, 400, 431), answer
+    assert answer is not None and answer[0] == 431, answer  # over the 32 KiB head limit
     assert_serving(flow)
 
 
 def test_many_headers(flow):
     headers = b"".join(b"X-Header-%d: value\r\n" % i for i in range(10_000))
     answer = exchange(flow, b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n" + headers + b"\r\n")
-    if answer is not None:
-        assert answer[0] in (200, 400, 431), answer
+    assert answer is not None and answer[0] == 431, answer  # over the 100-field limit
     assert_serving(flow)
 
 

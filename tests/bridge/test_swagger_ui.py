@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
-import signal
-import subprocess
 from pathlib import Path
 
 import httpx
@@ -15,8 +11,8 @@ from swagger_ui_bundle import swagger_ui_path
 
 from jina import Flow
 from jina.flow.ports import free_port
+from tests.bridge.chromium import render_dom
 from tests.bridge.executors_http import EpExecutor
-from tests.conftest import require
 
 TITLE = "Swagger Test Service"
 
@@ -30,48 +26,6 @@ def docs_flow():
         yield f"http://127.0.0.1:{flow.port}"
     finally:
         flow.close()
-
-
-def render_dom(url: str, profile: Path, timeout: float = 90) -> str:
-    """The DOM of `url` after its scripts ran, printed by headless Chromium with its own fresh profile.
-
-    Host names other than 127.0.0.1 resolve to nothing, so whatever the page shows came from the bridge.
-    """
-    chromium = require(shutil.which("chromium"), "chromium", "apt-get install chromium")
-    profile.mkdir()
-    argv = [
-        chromium,
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        f"--user-data-dir={profile}",
-        "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
-        "--dump-dom",
-        "--virtual-time-budget=10000",
-        url,
-    ]
-    log = profile.parent / "chromium.log"
-    with log.open("wb") as stderr:
-        # its own process group: the renderer and helper processes are stopped with it, by its PID
-        process = subprocess.Popen(
-            argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=stderr, start_new_session=True
-        )
-        try:
-            out, _ = process.communicate(timeout=timeout)
-        finally:
-            try:
-                os.killpg(process.pid, signal.SIGKILL)
-            except ProcessLookupError:  # it and all its children have exited
-                pass
-            process.wait()
-            process.stdout.close()
-    assert process.returncode == 0, log.read_text(errors="replace")[-3000:]
-    return out.decode("utf-8", errors="replace")
 
 
 def test_chromium_renders_the_routes_from_the_bridge_alone(docs_flow, tmp_path):

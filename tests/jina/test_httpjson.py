@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 import json
 import math
+import re
 
 import numpy as np
 import pytest
@@ -38,6 +39,18 @@ json_values = st.recursive(
     max_leaves=8,
 )
 json_objects = st.dictionaries(texts, json_values, max_size=4)
+
+
+def _compiles(pattern: str) -> bool:
+    try:
+        re.compile(pattern)
+    except re.error:
+        return False
+    return True
+
+
+# a request's target_executor is a regular expression: one that does not compile is refused
+regexes = texts.filter(_compiles)
 
 
 @st.composite
@@ -143,7 +156,7 @@ def requests(draw) -> jina_pb2.DataRequestProto:
     request = jina_pb2.DataRequestProto()
     request.header.request_id = draw(st.text(min_size=1, max_size=8))
     request.header.exec_endpoint = draw(st.text(min_size=1, max_size=8))
-    target = draw(texts)
+    target = draw(regexes)
     if target:
         request.header.target_executor = target
     dict_to_struct(draw(json_objects), request.parameters)
@@ -224,7 +237,7 @@ def request_bodies(draw) -> dict:
         "data": st.lists(document_bodies(), max_size=3) | st.fixed_dictionaries({"docs": st.lists(document_bodies())}),
         "parameters": json_objects,
         draw(st.sampled_from(["execEndpoint", "exec_endpoint"])): texts,
-        draw(st.sampled_from(["targetExecutor", "target_executor"])): texts,
+        draw(st.sampled_from(["targetExecutor", "target_executor"])): regexes,
         "header": st.fixed_dictionaries({}, optional={"requestId": texts, "execEndpoint": texts}),
         "routes": st.just([]),
     }
@@ -382,3 +395,63 @@ def test_statuses_read_as_numbers_or_names_and_anything_else_is_success():
     assert status_from_json([]) == jina_pb2.StatusProto()
     with pytest.raises(BodyError, match="^body: "):
         status_from_json({"description": ["x"]})
+
+
+# -- what a request body may hold: exactly what the bridge's OpenAPI document says -----------------
+
+_BIG = "1" * 400  # an integer past a double's range
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        None,
+        {},
+        {"data": None, "parameters": None, "execEndpoint": None, "targetExecutor": None},
+        {"exec_endpoint": None, "target_executor": None, "header": None, "routes": None},
+        {"data": {"docs": None}},
+        {"data": [{"tensor": True, "embedding": [[1, 2], [3, 4]], "scores": {"s": 0.5}}]},
+        {"data": [{"scores": {"s": {"value": 1, "unknown": None}}}]},
+        {"targetExecutor": "exec.*", "target_executor": "other|exec"},
+    ],
+)
+def test_null_is_no_field_and_the_documented_forms_are_read(body):
+    request = request_from_json(body)
+    assert request.header.exec_endpoint == "/"
+    assert request.header.request_id
+
+
+@pytest.mark.parametrize(
+    ("raw", "location"),
+    [
+        ('{"execEndpoint": null, "exec_endpoint": {}}', "exec_endpoint"),
+        ('{"exec_endpoint": []}', "exec_endpoint"),
+        ('{"targetExecutor": "", "target_executor": "("}', "target_executor"),
+        ('{"targetExecutor": "*"}', "targetExecutor"),
+        ('{"execEndpoint": "\\ud800"}', "execEndpoint"),
+        ('{"header": 5}', "header"),
+        ('{"header": {"requestId": 5}}', "header.requestId"),
+        ('{"routes": {}}', "routes"),
+        ('{"parameters": {"p": 1e400}}', "parameters.p"),
+        ('{"parameters": {"p": [NaN]}}', "parameters.p[0]"),
+        ('{"parameters": {"p": ' + _BIG + "}}", "parameters.p"),
+        ('{"data": [{"weight": 1e300}]}', "data[0].weight"),
+        ('{"data": {"docs": [{"matches": [{"location": [1e39]}]}]}}', "data.docs[0].matches[0].location[0]"),
+        ('{"data": [{"scores": {"s": {"value": -1e39}}}]}', "data[0].scores.s.value"),
+        ('{"data": [{"tags": {"t": [1e400]}}]}', "data[0].tags.t[0]"),
+        ('{"data": [{"granularity": 4294967296}]}', "data"),
+        ('{"data": [{"location": [' + _BIG + "]}]}", "data"),
+        ('{"data": [{"id": "\\ud800"}]}', "data"),
+    ],
+)
+def test_what_protobuf_or_json_cannot_carry_is_a_422_naming_where(raw, location):
+    """Each of these once reached protobuf or the response's JSON encoder and came back as a 500."""
+    with pytest.raises(BodyError) as info:
+        request_from_json(json.loads(raw))
+    assert info.value.location == location
+
+
+def test_the_route_endpoint_wins_but_the_bodys_is_still_checked():
+    assert request_from_json({"execEndpoint": "/x"}, exec_endpoint="/index").header.exec_endpoint == "/index"
+    with pytest.raises(BodyError, match="^execEndpoint: "):
+        request_from_json({"execEndpoint": 3}, exec_endpoint="/index")

@@ -14,6 +14,7 @@ from jina.deploy import compose
 from jina.deploy.compose import override_path
 from jina.deploy.context import ExportContext
 from jina.deploy.export import flow_spec, source_name
+from jina.excepts import BadConfig
 from jina.topology import Topology
 from tests.conftest import ROOT
 from tests.jina.deploy.sample import FLOW, export, write_flow_dir
@@ -185,3 +186,22 @@ def test_shards_are_services_of_their_own_and_external_executors_are_only_addres
     assert idx.shards == (("idx-shard-0:8080",), ("idx-shard-1:8080",)) and idx.polling == "ALL"
     assert remote.addresses == ("exec.example:443",) and remote.tls and remote.external
     assert set(services["gateway"]["depends_on"]) <= {"idx-shard-0", "idx-shard-1"}
+
+
+def test_an_access_token_is_taken_from_the_environment_never_written(tmp_path):
+    flow = Flow(protocol=["grpc", "http"], access_token="never-in-a-file").add(
+        name="a", uses="tests.executors:Appender"
+    )
+    main, override = flow.to_docker_compose_yaml(str(tmp_path / "c.yml"), context=ROOT)
+    for path in (main, override):
+        assert "never-in-a-file" not in path.read_text()
+    services = yaml.safe_load(main.read_text())["services"]
+    for name in ("gateway", "bridge"):
+        assert services[name]["environment"]["JINA_MESH_ACCESS_TOKEN"].startswith("${JINA_MESH_ACCESS_TOKEN:?")
+    assert "JINA_MESH_ACCESS_TOKEN" not in services["a"].get("environment", {})
+
+
+def test_mutual_tls_is_refused_with_a_reason(tmp_path, pki):
+    flow = Flow(ssl_certfile=pki["cert"], ssl_keyfile=pki["key"], ssl_ca_certs=pki["ca"]).add(name="a")
+    with pytest.raises(BadConfig, match="ssl_ca_certs"):
+        flow.to_docker_compose_yaml(str(tmp_path / "c.yml"), context=ROOT)

@@ -747,3 +747,25 @@ def test_the_bridge_command_reports_an_unreadable_config_file(tmp_path):
     )
     assert result.returncode == 1
     assert "nope.json: cannot be read" in result.stderr
+
+
+def test_an_access_token_comes_from_a_secret_never_written(tmp_path):
+    out = tmp_path / "k8s"
+    flow = Flow(protocol=["grpc", "http"], access_token="never-in-a-file").add(
+        name="a", uses="tests.executors:Appender"
+    )
+    flow.to_kubernetes_yaml(str(out), context=ROOT)
+    texts = {path.name: path.read_text() for path in out.rglob("*.yml")}
+    assert texts and not any("never-in-a-file" in text for text in texts.values())
+    found = {}
+    for name, text in texts.items():
+        for obj in yaml.safe_load_all(text):
+            validate(obj, name)
+            if obj["kind"] != "Deployment":
+                continue
+            for container in obj["spec"]["template"]["spec"]["containers"]:
+                env = {e["name"]: e for e in container.get("env", [])}
+                found[obj["metadata"]["name"]] = env.get("JINA_MESH_ACCESS_TOKEN")
+    secret_ref = {"secretKeyRef": {"name": kubernetes.ACCESS_TOKEN_SECRET, "key": "token"}}
+    assert found["gateway"]["valueFrom"] == secret_ref and found["bridge"]["valueFrom"] == secret_ref
+    assert found["a"] is None

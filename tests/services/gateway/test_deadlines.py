@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
+import socket
 import time
 
 import grpc
+import httpx
 import pytest
 from docarray import Document
 
@@ -104,3 +107,68 @@ def test_a_client_bounds_its_own_wait_when_the_server_never_answers(tmp_path):
         loop, done = stop[0]
         loop.call_soon_threadsafe(done.set)
         thread.join(10)
+
+
+# -- the executor sees the cancellation ------------------------------------------------------------
+
+
+@pytest.fixture
+def abandonable(tmp_path):
+    marker = tmp_path / "cancelled"
+    flow = Flow(protocol=["grpc", "http"], host="127.0.0.1").add(
+        name="waiter", uses="tests.executors.Abandonable", uses_with={"marker": str(marker)}
+    )
+    with flow:
+        yield flow, marker
+
+
+def _cancelled(marker, text: str, within: float = 10.0) -> bool:
+    end = time.monotonic() + within
+    while time.monotonic() < end:
+        if marker.exists() and f"cancelled {text}" in marker.read_text().splitlines():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def test_a_deadline_cancels_the_executors_work(abandonable):
+    flow, marker = abandonable
+    with Client(host="127.0.0.1", port=flow.ports["grpc"]) as client:
+        with pytest.raises(InternalNetworkError, match="deadline of 500 ms"):
+            client.post("/", Document(text="grpc"), parameters={"seconds": 30}, timeout=0.5)
+    assert _cancelled(marker, "grpc")
+    reply = httpx.post(
+        f"http://127.0.0.1:{flow.ports['http']}/post",
+        json={"data": [{"text": "http"}], "parameters": {"seconds": 30}},
+        headers={"Grpc-Timeout": "300m"},
+        timeout=30,
+    )
+    assert reply.status_code == 504
+    assert _cancelled(marker, "http")
+    # a gRPC deadline alone (a client in another language sets no header timeout) is honoured too
+    request = jina_pb2.DataRequestProto()
+    request.header.exec_endpoint = "/"
+    request.parameters.update({"seconds": 30})
+    request.data.docs.docs.add(text="unary")
+    with grpc.insecure_channel(f"127.0.0.1:{flow.ports['grpc']}") as channel:
+        stub = jina_pb2_grpc.JinaSingleDataRequestRPCStub(channel)
+        with pytest.raises(grpc.RpcError) as info:
+            stub.process_single_data(request, timeout=0.5)
+    assert info.value.code() == grpc.StatusCode.DEADLINE_EXCEEDED
+    assert _cancelled(marker, "unary")
+
+
+def test_an_http_client_that_leaves_cancels_the_executors_work(abandonable):
+    """Leaving long before its deadline: the bridge cancels its call, the gateway its hop, and a hop
+    of a request with a deadline is a call of its own, which the executor sees cancelled."""
+    flow, marker = abandonable
+    body = json.dumps({"data": [{"text": "gone"}], "parameters": {"seconds": 30}}).encode()
+    with socket.create_connection(("127.0.0.1", flow.ports["http"]), timeout=10) as sock:
+        sock.sendall(
+            b"POST /post HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nGrpc-Timeout: 60S\r\n"
+            b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body
+        )
+        time.sleep(0.5)  # the request is with the executor
+    assert _cancelled(marker, "gone", within=5.0)  # not after the 60 s deadline
+    with Client(host="127.0.0.1", port=flow.ports["http"], protocol="http") as client:
+        assert client.post("/", Document(text="fine"), parameters={"seconds": 0})[0].tags["waited"] is True

@@ -1,6 +1,6 @@
 """An executor nobody listens for (an external one that is down): the gateway starts, says
-NOT_SERVING and which executor it waits for, fails requests naming the executor and its address,
-and serves once the executor comes up."""
+NOT_SERVING and which executor it waits for, fails requests naming the executor (its address only
+with --debug: see test_sanitized_errors.py), and serves once the executor comes up."""
 
 from __future__ import annotations
 
@@ -38,10 +38,11 @@ def test_an_unreachable_executor_is_named_until_it_comes_up(tmp_path):
         with pytest.raises(grpc.RpcError) as info:
             post(address, "/")
         assert info.value.code() == grpc.StatusCode.UNAVAILABLE
-        assert f"executor 'ext' at 127.0.0.1:{dead}: UNAVAILABLE" in info.value.details()
+        assert info.value.details() == "executor 'ext' is unreachable (UNAVAILABLE)"
         with grpc.insecure_channel(address) as channel:
             status = jina_pb2_grpc.JinaGatewayDryRunRPCStub(channel).dry_run(empty_pb2.Empty(), timeout=10)
-        assert status.code == jina_pb2.StatusProto.ERROR and f"ext at 127.0.0.1:{dead}" in status.description
+        assert status.code == jina_pb2.StatusProto.ERROR and "ext: UNAVAILABLE" in status.description
+        assert str(dead) not in status.description
 
         with running("executor", dead, "--port", str(dead), "--uses", "tests.executors:Appender"):
             wait_health(address, "SERVING", 10)
